@@ -1,0 +1,20 @@
+"""FastAPI injection points shared by every service (see each service's api/deps.py)."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from redis.asyncio import Redis
+
+from skyras.db import Pool
+
+
+def get_pool(request: Request) -> Pool:
+    return request.app.state.pool  # type: ignore[no-any-return]
+
+
+def get_redis(request: Request) -> Redis:
+    return request.app.state.redis  # type: ignore[no-any-return]
+
+
+PoolDep = Annotated[Pool, Depends(get_pool)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
