@@ -70,13 +70,24 @@ def up(
         str | None,
         typer.Option(help="Comma-separated agents to start, e.g. marcus,letitia [default: all]"),
     ] = None,
-    frontend: Annotated[bool, typer.Option(help="Start the frontend on :3000 too")] = True,
+    frontend: Annotated[bool, typer.Option(help="Start the frontend too (needs Node)")] = True,
+    hub_port: Annotated[int, typer.Option(envvar="SKYRAS_HUB_PORT", help="The hub's port")] = 8000,
+    frontend_port: Annotated[
+        int, typer.Option(envvar="SKYRAS_FRONTEND_PORT", help="The frontend's port")
+    ] = 3000,
     data_dir: DataDirOption = None,
 ) -> None:
     """Start Postgres, Redis, the hub, the agents and the frontend; Ctrl-C stops them all."""
     root = find_project_root()
     wanted = [a.strip() for a in agents.split(",") if a.strip()] if agents else None
-    runner = LocalRunner(root, _data_dir(data_dir), agents=wanted, frontend=frontend)
+    runner = LocalRunner(
+        root,
+        _data_dir(data_dir),
+        agents=wanted,
+        frontend=frontend,
+        hub_port=hub_port,
+        frontend_port=frontend_port,
+    )
     with contextlib.suppress(KeyboardInterrupt):
         runner.up()
 
@@ -198,3 +209,7 @@ def main() -> None:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         typer.secho(f"skyras: cannot reach Postgres: {first_line}", fg=typer.colors.RED, err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -91,9 +92,13 @@ class EmbeddedPostgres:
         return f"postgresql://{auth}@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *args: str, timeout: float = 60) -> None:
+        # Drop the group too: as root's group, a 0705 parent would deny us.
+        as_user: dict[str, Any] = (
+            {"user": self.user, "group": self.user, "extra_groups": []} if self.user else {}
+        )
         result = subprocess.run(
             [str(self.bin_dir / args[0]), *args[1:]],
-            user=self.user,
+            **as_user,
             cwd=self.data_dir,
             capture_output=True,
             text=True,

@@ -411,7 +411,7 @@ class LocalRunner:
         say(f"  postgres  {self.state.database_url}")
         say(f"  redis     {self.state.redis_url}")
         say("")
-        say("Try: curl http://localhost:8000/api/v2/agents/status")
+        say(f"Try: curl http://localhost:{self.hub_port}/api/v2/agents/status")
         say("Ctrl-C here, or `skyras down` elsewhere, stops everything.")
 
     def _watch(self) -> None:
