@@ -20,7 +20,7 @@ Peering or standalone
     SKYRAS_OPERATOR_PEERING (default `skyras`).
     - standalone (the default here, `SKYRAS_OPERATOR_PEERING` unset or
       `--standalone`): no peering objects are read or written. Run exactly
-      one replica (the chart's Deployment has replicas: 1 and strategy
+      one replica (a Deployment with replicas: 1 and strategy
       Recreate), or two operators will both reconcile (harmless, as every
       step is idempotent, but noisy).
     - peering (`SKYRAS_OPERATOR_PEERING=<name>`, or `kopf run --peering=<name>`):
@@ -70,7 +70,8 @@ async def configure(
     if peering:
         settings.peering.name = peering
         settings.peering.mandatory = True
-    elif not _peering_given_on_command_line():
+    elif not settings.peering.mandatory:
+        # `kopf run --peering=NAME` (applied before this handler) sets mandatory.
         settings.peering.standalone = True
 
     operator_settings = config.Settings.from_env()
@@ -96,10 +97,6 @@ async def configure(
         "Redis" if redis else "nowhere (autoscaling holds replicas)",
         operator_settings.reconcile_interval,
     )
-
-
-def _peering_given_on_command_line() -> bool:
-    return any(arg.startswith(("--peering", "--standalone")) for arg in sys.argv)
 
 
 @kopf.on.cleanup()
