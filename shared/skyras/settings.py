@@ -29,8 +29,15 @@ class ServiceSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
     data_dir: Path = Path(".skyras")
-    # Where an agent's dependencies (Postgres, Redis) are checked by /ready.
+    # How long /ready waits for Postgres and Redis.
     ready_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    # Events (skyras.relay, skyras.consumer).
+    stream_maxlen: int = Field(default=100_000, ge=100)
+    relay_sweep_seconds: float = Field(default=1.0, gt=0)
+    consumer_block_ms: int = Field(default=1000, ge=10)
+    consumer_claim_idle_ms: int = Field(default=30_000, ge=10)
+    consumer_max_deliveries: int = Field(default=5, ge=1)
 
 
 def redacted_url(url: str | SecretStr) -> str:
