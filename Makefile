@@ -61,6 +61,18 @@ fmt: install ## Format and fix what ruff can
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+.PHONY: kube-up
+kube-up: install ## Start a real Kubernetes control plane on loopback (builds it once, ~20 min)
+	$(BIN)/python -m tests.cluster up
+
+.PHONY: kube-down
+kube-down: ## Stop the control plane started by `make kube-up`
+	$(BIN)/python -m tests.cluster down
+
+.PHONY: operator
+operator: install ## Run the operator against the current kubeconfig (all namespaces)
+	$(BIN)/kopf run -m skyras_operator.main --all-namespaces --liveness=http://127.0.0.1:8080/healthz
+
 .PHONY: clean
 clean: ## Remove the virtual environment and local data (.skyras/)
 	rm -rf $(VENV) .skyras $(FRONTEND)/node_modules

@@ -1,0 +1,51 @@
+"""Fixtures for the cross-service tests: a real Kubernetes API server, the stack's processes."""
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from skyras import apikeys
+from skyras.db import connect
+from skyras.testing import PostgresServer
+from tests.cluster.controlplane import ControlPlane, ExternalCluster, cluster
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane | ExternalCluster]:
+    """One control plane for the session (kind instead when SKYRAS_KUBE_EXTERNAL=1), CRD applied."""
+    with cluster(tmp_path_factory.mktemp("kube")) as plane:
+        plane.kubectl("apply", "-f", str(ROOT / "manifests" / "crds"))
+        plane.kubectl(
+            "wait", "--for=condition=Established", "crd/agents.skyras.io", "--timeout=60s"
+        )
+        yield plane
+
+
+@pytest.fixture(scope="module")
+def module_database_url(pg_server: PostgresServer, migrated_template: str) -> Iterator[str]:
+    """A migrated database shared by one test module (for long-lived processes)."""
+    name = f"m_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {migrated_template}")
+    yield pg_server.url_for(name)
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def create_api_key(database_url: str, *scopes: str, name: str = "test") -> str:
+    async def run() -> str:
+        conn = await connect(database_url)
+        try:
+            _, plaintext = await apikeys.create_key(conn, name=name, scopes=list(scopes))
+            await conn.commit()
+            return plaintext
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
