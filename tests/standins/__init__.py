@@ -1,0 +1,1 @@
+"""Local stand-in servers for outside services, speaking their published wire contracts."""
