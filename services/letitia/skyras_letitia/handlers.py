@@ -1,0 +1,86 @@
+"""Letitia's event handlers (contract: `skyras.consumer`), wired by the consumer loop.
+
+`task.created`: link the files that belong to the new task (they share a tag
+with it, or the task's title or description names them) with `task_files`
+rows, and publish `file.associated` for each new link, all in the consumer's
+transaction, so a redelivered event changes nothing twice.
+"""
+
+import re
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+
+from skyras import outbox
+from skyras.consumer import Handler
+from skyras.events import Event
+from skyras_letitia import store
+from skyras_letitia.library import SOURCE
+from skyras_letitia.models import normalize_tag
+
+
+def _task_tags(raw: Any) -> list[str]:
+    tags: list[str] = []
+    for value in raw or []:
+        if isinstance(value, str):
+            try:
+                tag = normalize_tag(value)
+            except ValueError:
+                continue
+            if tag and tag not in tags:
+                tags.append(tag)
+    return tags
+
+
+def _named_in(text: str, name: str) -> bool:
+    """`name` occurs in `text` as a whole word (case-insensitive), not inside another word."""
+    if not name:
+        return False
+    return re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", text) is not None
+
+
+def _reason(row: dict[str, Any], tags: list[str], text: str) -> str | None:
+    shared = [t for t in row["tags"] if t in tags]
+    if shared:
+        return f"tagged {', '.join(shared)}"
+    if _named_in(text, row["filename"]):
+        return f"named in the task: {row['filename']}"
+    stem = row["stem"]
+    if len(stem) >= 3 and _named_in(text, stem):
+        return f"named in the task: {stem}"
+    return None
+
+
+async def handle_task_created(event: Event, conn: AsyncConnection[Any]) -> None:
+    """Associate matching files with the new task."""
+    task = event.data.get("task") or {}
+    try:
+        task_id = UUID(str(task["id"]))
+    except (KeyError, ValueError):
+        return  # not a task we can link to; nothing to retry
+    if not await store.task_exists(conn=conn, task_id=task_id):
+        return  # deleted before we got here
+    tags = _task_tags(task.get("tags"))
+    text = f"{task.get('title') or ''}\n{task.get('description') or ''}".lower()
+    for row in await store.files_matching_task(conn=conn, tags=tags, text=text):
+        reason = _reason(row, tags, text)
+        if reason is None:
+            continue
+        if await store.link_task_file(conn=conn, task_id=task_id, file_id=row["id"], reason=reason):
+            await outbox.add_event(
+                conn,
+                type="file.associated",
+                source=SOURCE,
+                subject=f"files/{row['id']}",
+                data={
+                    "file_id": str(row["id"]),
+                    "task_id": str(task_id),
+                    "reason": reason,
+                    "filename": row["filename"],
+                },
+                correlation_id=event.correlationid,
+            )
+
+
+HANDLERS: dict[str, Handler] = {"task.created": handle_task_created}

@@ -1,0 +1,355 @@
+"""Letitia's SQL: every query on `files` and `task_files`, as keyword-only functions.
+
+Callers pass the connection, so a route can make a change and write its
+event (`skyras.outbox.add_event`) in one transaction. Rows come back as dicts
+shaped like `FilePublic` (`file_json` turns one into the event payload).
+"""
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+
+from skyras.errors import ApiError
+from skyras_letitia.models import FilePublic
+
+Conn = AsyncConnection[DictRow]
+
+FILE_COLUMNS = """f.id, f.filename, f.file_type, f.file_size, f.content_type, f.sha256,
+    f.storage_key, f.tags, f.title, f.description, f.uploaded_at, f.updated_at,
+    (f.storage_key IS NOT NULL) AS has_content"""
+
+# How alike a query and a filename must be (pg_trgm word_similarity) to count
+# as a fuzzy match: "mixdwn" against "mixdown_v2.wav" scores 0.57.
+FUZZY_THRESHOLD = 0.45
+
+
+def file_json(row: dict[str, Any]) -> dict[str, Any]:
+    """The public, JSON-ready form of a file row: what the API returns and events carry."""
+    return FilePublic.model_validate(row).model_dump(mode="json")
+
+
+async def create_file(
+    *,
+    conn: Conn,
+    filename: str,
+    file_type: str,
+    file_size: int,
+    tags: list[str],
+    title: str = "",
+    description: str = "",
+    content_type: str | None = None,
+    sha256: str | None = None,
+    storage_key: str | None = None,
+) -> dict[str, Any]:
+    cur = await conn.execute(
+        f"""INSERT INTO files AS f (id, filename, file_type, file_size, content_type, sha256,
+                storage_key, tags, title, description)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            RETURNING {FILE_COLUMNS}""",
+        (
+            uuid.uuid4(),
+            filename,
+            file_type,
+            file_size,
+            content_type,
+            sha256,
+            storage_key,
+            tags,
+            title,
+            description,
+        ),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return dict(row)
+
+
+async def get_file(*, conn: Conn, file_id: UUID, for_update: bool = False) -> dict[str, Any] | None:
+    lock = " FOR UPDATE" if for_update else ""
+    cur = await conn.execute(
+        f"SELECT {FILE_COLUMNS} FROM files f WHERE f.id = %s{lock}", (file_id,)
+    )
+    row = await cur.fetchone()
+    return dict(row) if row else None
+
+
+async def get_files_by_ids(*, conn: Conn, ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+    cur = await conn.execute(f"SELECT {FILE_COLUMNS} FROM files f WHERE f.id = ANY(%s)", (ids,))
+    return {row["id"]: dict(row) for row in await cur.fetchall()}
+
+
+def encode_cursor(row: dict[str, Any]) -> str:
+    raw = json.dumps({"t": row["uploaded_at"].isoformat(), "id": str(row["id"])})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        return datetime.fromisoformat(data["t"]), UUID(data["id"])
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise ApiError(422, "Invalid cursor: pass back the next_cursor of a previous page") from exc
+
+
+def _filters(
+    *,
+    file_type: str | None,
+    tags: list[str],
+    uploaded_after: datetime | None,
+    uploaded_before: datetime | None,
+) -> tuple[list[str], dict[str, Any]]:
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    if file_type:
+        where.append("f.file_type = %(file_type)s")
+        params["file_type"] = file_type
+    if tags:
+        where.append("f.tags @> %(tags)s::text[]")
+        params["tags"] = tags
+    if uploaded_after:
+        where.append("f.uploaded_at >= %(after)s")
+        params["after"] = uploaded_after
+    if uploaded_before:
+        where.append("f.uploaded_at < %(before)s")
+        params["before"] = uploaded_before
+    return where, params
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_files(
+    *,
+    conn: Conn,
+    limit: int,
+    cursor: str | None = None,
+    file_type: str | None = None,
+    tags: list[str] | None = None,
+    q: str | None = None,
+    uploaded_after: datetime | None = None,
+    uploaded_before: datetime | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first; returns a page and the cursor of the next one (None at the end)."""
+    where, params = _filters(
+        file_type=file_type,
+        tags=tags or [],
+        uploaded_after=uploaded_after,
+        uploaded_before=uploaded_before,
+    )
+    if q:
+        where.append("(f.filename ILIKE %(q)s OR f.title ILIKE %(q)s OR f.description ILIKE %(q)s)")
+        params["q"] = _like_pattern(q)
+    if cursor:
+        after_time, after_id = decode_cursor(cursor)
+        where.append("(f.uploaded_at, f.id) < (%(c_time)s, %(c_id)s)")
+        params.update(c_time=after_time, c_id=after_id)
+    params["limit"] = limit + 1
+    sql = f"SELECT {FILE_COLUMNS} FROM files f"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY f.uploaded_at DESC, f.id DESC LIMIT %(limit)s"
+    cur = await conn.execute(sql, params)
+    rows = [dict(r) for r in await cur.fetchall()]
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+async def search_files(
+    *,
+    conn: Conn,
+    query: str,
+    limit: int,
+    file_type: str | None = None,
+    tags: list[str] | None = None,
+    uploaded_after: datetime | None = None,
+    uploaded_before: datetime | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Full-text plus fuzzy-filename search, best first; rows carry `rank` and `headline`.
+
+    The query goes to `websearch_to_tsquery`, which accepts any text (quotes,
+    operators, punctuation) without a syntax error. The headline is built
+    from HTML-escaped text, so the only markup that can come out is <mark>.
+    """
+    where, params = _filters(
+        file_type=file_type,
+        tags=tags or [],
+        uploaded_after=uploaded_after,
+        uploaded_before=uploaded_before,
+    )
+    params.update(q=query, limit=limit, threshold=str(FUZZY_THRESHOLD))
+    # The threshold for `<%`, local to this transaction.
+    await conn.execute(
+        "SELECT set_config('pg_trgm.word_similarity_threshold', %(threshold)s, true)", params
+    )
+    where.append("(f.search_vector @@ q.tsq OR %(q)s <%% f.filename)")
+    where_sql = " AND ".join(where)
+    sql = f"""
+        WITH q AS (
+            SELECT websearch_to_tsquery('simple', %(q)s)
+                   || websearch_to_tsquery('english', %(q)s) AS tsq
+        ),
+        hits AS (
+            SELECT {FILE_COLUMNS},
+                   ts_rank(f.search_vector, q.tsq) + word_similarity(%(q)s, f.filename) AS rank,
+                   concat_ws(' — ', nullif(f.title, ''), nullif(f.description, '')) AS body,
+                   count(*) OVER () AS total
+            FROM files f, q
+            WHERE {where_sql}
+            ORDER BY rank DESC, f.uploaded_at DESC, f.id DESC
+            LIMIT %(limit)s
+        )
+        SELECT hits.*,
+               ts_headline(
+                   'english',
+                   replace(replace(replace(hits.body, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+                   q.tsq,
+                   'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2'
+               ) AS headline
+        FROM hits, q
+        ORDER BY hits.rank DESC, hits.uploaded_at DESC, hits.id DESC
+    """
+    cur = await conn.execute(sql, params)
+    rows = [dict(r) for r in await cur.fetchall()]
+    total = int(rows[0]["total"]) if rows else 0
+    return rows, total
+
+
+async def add_tags(
+    *, conn: Conn, file_id: UUID, tags: list[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """Adds the tags not yet there (order kept); returns the row and what was added."""
+    row = await get_file(conn=conn, file_id=file_id, for_update=True)
+    if row is None:
+        raise ApiError(404, f"No file with id {file_id}")
+    added = [t for t in tags if t not in row["tags"]]
+    if not added:
+        return row, []
+    merged = [*row["tags"], *added]
+    if len(merged) > 50:
+        raise ApiError(422, "A file can carry at most 50 tags", details={"tags": len(merged)})
+    cur = await conn.execute(
+        f"""UPDATE files AS f SET tags = %s, updated_at = now() WHERE f.id = %s
+            RETURNING {FILE_COLUMNS}""",
+        (merged, file_id),
+    )
+    updated = await cur.fetchone()
+    assert updated is not None
+    return dict(updated), added
+
+
+async def remove_tag(*, conn: Conn, file_id: UUID, tag: str) -> tuple[dict[str, Any], bool]:
+    row = await get_file(conn=conn, file_id=file_id, for_update=True)
+    if row is None:
+        raise ApiError(404, f"No file with id {file_id}")
+    if tag not in row["tags"]:
+        return row, False
+    cur = await conn.execute(
+        f"""UPDATE files AS f SET tags = array_remove(f.tags, %s), updated_at = now()
+            WHERE f.id = %s RETURNING {FILE_COLUMNS}""",
+        (tag, file_id),
+    )
+    updated = await cur.fetchone()
+    assert updated is not None
+    return dict(updated), True
+
+
+async def lock_content(*, conn: Conn, storage_key: str) -> None:
+    """Serialize writers of one content key (an upload's row vs. a delete's cleanup)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (storage_key,))
+
+
+async def delete_file(*, conn: Conn, file_id: UUID) -> dict[str, Any] | None:
+    cur = await conn.execute(
+        f"DELETE FROM files AS f WHERE f.id = %s RETURNING {FILE_COLUMNS}", (file_id,)
+    )
+    row = await cur.fetchone()
+    return dict(row) if row else None
+
+
+async def content_referenced(*, conn: Conn, storage_key: str) -> bool:
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM files WHERE storage_key = %s) AS used", (storage_key,)
+    )
+    row = await cur.fetchone()
+    return bool(row and row["used"])
+
+
+async def tasks_for_file(*, conn: Conn, file_id: UUID) -> list[dict[str, Any]]:
+    cur = await conn.execute(
+        """SELECT t.id, t.title, t.status, t.priority, t.due_date, t.tags, tf.reason
+           FROM task_files tf JOIN tasks t ON t.id = tf.task_id
+           WHERE tf.file_id = %s
+           ORDER BY tf.created_at DESC, t.id""",
+        (file_id,),
+    )
+    return [dict(r) for r in await cur.fetchall()]
+
+
+async def task_exists(*, conn: Conn, task_id: UUID) -> bool:
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM tasks WHERE id = %s) AS found", (task_id,)
+    )
+    row = await cur.fetchone()
+    return bool(row and row["found"])
+
+
+async def files_matching_task(*, conn: Conn, tags: list[str], text: str) -> list[dict[str, Any]]:
+    """Candidates for a task: files sharing a tag, or whose name (or stem) occurs in its text.
+
+    The name test here is a substring prefilter; the caller checks word
+    boundaries. Stems shorter than 3 characters are ignored (too many false hits).
+    """
+    cur = await conn.execute(
+        f"""SELECT {FILE_COLUMNS},
+                   regexp_replace(f.filename, '\\.[^.]*$', '') AS stem
+            FROM files f
+            WHERE (cardinality(%(tags)s::text[]) > 0 AND f.tags && %(tags)s::text[])
+               OR strpos(%(text)s, lower(f.filename)) > 0
+               OR (char_length(regexp_replace(f.filename, '\\.[^.]*$', '')) >= 3
+                   AND strpos(%(text)s, lower(regexp_replace(f.filename, '\\.[^.]*$', ''))) > 0)
+            ORDER BY f.uploaded_at DESC, f.id DESC
+            LIMIT 500""",
+        {"tags": tags, "text": text.lower()},
+    )
+    return [dict(r) for r in await cur.fetchall()]
+
+
+async def link_task_file(*, conn: Conn, task_id: UUID, file_id: UUID, reason: str) -> bool:
+    """True when the link is new."""
+    cur = await conn.execute(
+        """INSERT INTO task_files (task_id, file_id, reason) VALUES (%s, %s, %s)
+           ON CONFLICT (task_id, file_id) DO NOTHING
+           RETURNING task_id""",
+        (task_id, file_id, reason),
+    )
+    return await cur.fetchone() is not None
+
+
+async def find_file_by_name(*, conn: Conn, name: str) -> dict[str, Any] | None:
+    """The newest file with this name (case-insensitive), else the closest fuzzy match."""
+    cur = await conn.execute(
+        f"""SELECT {FILE_COLUMNS} FROM files f WHERE lower(f.filename) = lower(%s)
+            ORDER BY f.uploaded_at DESC, f.id DESC LIMIT 1""",
+        (name,),
+    )
+    row = await cur.fetchone()
+    if row:
+        return dict(row)
+    cur = await conn.execute(
+        f"""SELECT {FILE_COLUMNS} FROM files f
+            WHERE similarity(%(n)s, f.filename) >= 0.5
+            ORDER BY similarity(%(n)s, f.filename) DESC, f.uploaded_at DESC LIMIT 1""",
+        {"n": name},
+    )
+    row = await cur.fetchone()
+    return dict(row) if row else None

@@ -1,0 +1,44 @@
+"""Fixtures for Letitia's tests: the app served on a real socket, its settings, stand-ins."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skyras.testing import ServedApp, serve
+from skyras_letitia.config import LetitiaSettings
+from skyras_letitia.main import build_app
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> LetitiaSettings:
+    return LetitiaSettings(
+        database_url=database_url,
+        redis_url=redis_url,
+        data_dir=tmp_path / "data",
+        log_format="text",
+    )
+
+
+LetitiaFactory = Callable[..., AbstractAsyncContextManager[ServedApp]]
+
+
+@pytest.fixture
+def letitia_app(settings: LetitiaSettings) -> LetitiaFactory:
+    """`async with letitia_app(max_upload_bytes=...) as served:` with settings overridden."""
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[ServedApp]:
+        app_settings = settings.model_copy(update=overrides)
+        async with serve(build_app(app_settings)) as served:
+            yield served
+
+    return start
+
+
+@pytest.fixture
+async def letitia(letitia_app: LetitiaFactory) -> AsyncIterator[ServedApp]:
+    async with letitia_app() as served:
+        yield served
