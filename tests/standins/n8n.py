@@ -67,7 +67,11 @@ def n8n_app(state: N8nState) -> FastAPI:
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
         problem = verify(state.secret, headers, body)
-        attempt = {"path": path, "webhook_id": headers.get("webhook-id"), "problem": problem}
+        attempt: dict[str, Any] = {
+            "path": path,
+            "webhook_id": headers.get("webhook-id"),
+            "problem": problem,
+        }
         state.attempts.append(attempt)
         if problem is not None:
             attempt["status"] = 401

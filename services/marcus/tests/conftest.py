@@ -40,7 +40,7 @@ def marcus_settings(database_url: str, redis_url: str, tmp_path: Path) -> Settin
             "n8n_webhook_urls": "",
         }
         values.update(overrides)
-        return MarcusSettings(_env_file=None, **values)  # type: ignore[call-arg]
+        return MarcusSettings(_env_file=None, **values)
 
     return make
 
