@@ -1,0 +1,77 @@
+"""The hub's injection points, as `Annotated` aliases the routes take.
+
+`AuthDep` authenticates the caller, checks the scope the request's method
+needs and takes a rate-limit token; `RegistryWriterDep` does the same but
+needs the `registry` scope. Both show up as the Bearer scheme in /docs.
+"""
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from skyras.deps import PoolDep, RedisDep
+from skyras_hub.auth import Authenticator, Principal, authorize, required_scope
+from skyras_hub.config import HubSettings
+from skyras_hub.live import Fanout
+from skyras_hub.proxy import Proxy
+from skyras_hub.ratelimit import RateLimiter
+from skyras_hub.registry import Registry
+
+__all__ = [
+    "AuthDep",
+    "FanoutDep",
+    "PoolDep",
+    "ProxyDep",
+    "RedisDep",
+    "RegistryDep",
+    "RegistryWriterDep",
+    "SettingsDep",
+]
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key from `skyras keys create`; not needed from loopback in loopback-open mode",
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+
+
+async def _principal(request: Request, credentials: Credentials, scope: str) -> Principal:
+    auth: Authenticator = request.app.state.auth
+    principal = await auth.authenticate(request, credentials.credentials if credentials else None)
+    authorize(principal, scope)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    await limiter.check(principal)
+    return principal
+
+
+async def get_principal(request: Request, credentials: Credentials) -> Principal:
+    return await _principal(request, credentials, required_scope(request.method))
+
+
+async def get_registry_writer(request: Request, credentials: Credentials) -> Principal:
+    return await _principal(request, credentials, "registry")
+
+
+def get_settings(request: Request) -> HubSettings:
+    return request.app.state.settings
+
+
+def get_registry(request: Request) -> Registry:
+    return request.app.state.registry
+
+
+def get_proxy(request: Request) -> Proxy:
+    return request.app.state.proxy
+
+
+def get_fanout(request: Request) -> Fanout:
+    return request.app.state.fanout
+
+
+AuthDep = Annotated[Principal, Depends(get_principal)]
+RegistryWriterDep = Annotated[Principal, Depends(get_registry_writer)]
+SettingsDep = Annotated[HubSettings, Depends(get_settings)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+ProxyDep = Annotated[Proxy, Depends(get_proxy)]
+FanoutDep = Annotated[Fanout, Depends(get_fanout)]

@@ -1,0 +1,123 @@
+"""Forwarding: `/api/v2/agents/{agent}/{path}` goes to the agent by the routes it declared."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+
+from skyras.errors import ApiError
+from skyras_hub import proxy
+from skyras_hub.api.deps import AuthDep, ProxyDep, RegistryDep
+from skyras_hub.api.routes import agents
+from skyras_hub.models import HTTP_METHODS
+
+router = APIRouter(prefix="/api/v2/agents", tags=["agents"])
+
+# The hub's own paths that `/{agent}` would otherwise swallow for other methods.
+_STATIC_METHODS = {
+    route.path: sorted(route.methods)
+    for route in agents.router.routes
+    if isinstance(route, APIRoute)
+}
+
+_DESCRIPTION = """\
+Forwards the request to the agent by the routes its manifest declared: the path
+below `/api/v2/agents/{agent}` is matched against the route templates (a `{param}`
+matches one segment), the method must be one the route lists, and the request goes
+to the route's target on the agent with the query string unchanged. Bodies stream
+both ways. Hop-by-hop headers are dropped, `X-Forwarded-For/Proto/Host/Prefix` and
+`X-Request-ID` are set.
+
+Examples (the seed's calls, as the manifests declare them):
+`POST /api/v2/agents/marcus/task` → marcus `POST /api/tasks`;
+`GET /api/v2/agents/marcus/tasks` → marcus `GET /api/tasks`;
+`POST /api/v2/agents/letitia/upload` → letitia `POST /api/files`;
+`POST /api/v2/agents/letitia/search` → letitia `POST /api/search`.
+"""
+
+_ERR = {
+    "application/json": {"example": {"error": {"code": "...", "message": "...", "details": None}}}
+}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The agent's response, streamed as it comes"},
+    401: {"description": "No API key, or an invalid one"},
+    403: {"description": "The key lacks the scope (read for GET/HEAD, write otherwise)"},
+    404: {
+        "description": "Unknown agent, or a path the agent did not declare",
+        "content": {
+            "application/json": {
+                "example": {
+                    "error": {
+                        "code": "route_not_found",
+                        "message": "Agent marcus has no route GET /nope; its routes: POST /task, ...",
+                        "details": {
+                            "agent": "marcus",
+                            "routes": [{"path": "/task", "methods": ["POST"]}],
+                        },
+                    }
+                }
+            }
+        },
+    },
+    405: {
+        "description": "The path exists for other methods (see the Allow header)",
+        "content": _ERR,
+    },
+    429: {"description": "Rate limited (see Retry-After)", "content": _ERR},
+    502: {"description": "The agent broke the connection", "content": _ERR},
+    503: {
+        "description": "The agent is down, or its circuit is open (see Retry-After)",
+        "content": _ERR,
+    },
+    504: {"description": "The agent did not answer within the read timeout", "content": _ERR},
+}
+
+
+async def forward_to_agent(
+    agent: str, path: str, request: Request, registry: RegistryDep, hub_proxy: ProxyDep, _: AuthDep
+) -> Response:
+    """Forward to the agent's declared route."""
+    registered = registry.get(agent)
+    if registered is None:
+        raise ApiError(
+            404,
+            f"No agent named {agent!r} is registered",
+            code="agent_not_found",
+            details={"agent": agent, "agents": [a.name for a in registry.all()]},
+        )
+    return await proxy.forward(hub_proxy, request, registered)
+
+
+async def forward_to_agent_root(
+    agent: str, request: Request, registry: RegistryDep, hub_proxy: ProxyDep, principal: AuthDep
+) -> Response:
+    allowed = _STATIC_METHODS.get(request.url.path)
+    if allowed:
+        # A hub path such as /api/v2/agents/status, called with another method.
+        raise ApiError(
+            405,
+            f"Method {request.method} is not allowed on {request.url.path}",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    return await forward_to_agent(agent, "", request, registry, hub_proxy, principal)
+
+
+# One route per method, so that each has its own operation in the OpenAPI document.
+for _method in HTTP_METHODS:
+    router.add_api_route(
+        "/{agent}/{path:path}",
+        forward_to_agent,
+        methods=[_method],
+        operation_id=f"forward_{_method.lower()}_to_agent",
+        summary=f"Forward a {_method} request to an agent",
+        description=_DESCRIPTION,
+        responses=_RESPONSES,
+        response_class=Response,
+    )
+router.add_api_route(
+    "/{agent}",
+    forward_to_agent_root,
+    methods=list(HTTP_METHODS),
+    include_in_schema=False,
+    response_class=Response,
+)
