@@ -1,0 +1,126 @@
+"""Smoke checks of a running SkyRas through its hub: the helm test pods run it.
+
+    python smoke.py --hub http://skyras-hub:8000 [--key KEY] [CHECK ...]
+
+CHECK is any of health, task, search, status (default: all, in that order).
+The key comes from --key or SKYRAS_API_KEY (read and write scopes). Each check
+retries until --timeout so that a fresh install has time to settle (agents
+registering, migrations). Exit 0 when all pass; otherwise one line per failure.
+Stdlib + httpx only (the hub image has both). tests/chart runs it against a
+real hub and agents.
+"""
+
+import argparse
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+
+import httpx
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def _json(response: httpx.Response, expected: int = 200) -> dict:
+    if response.status_code != expected:
+        raise CheckFailed(
+            f"{response.request.method} {response.request.url.path} answered "
+            f"{response.status_code}: {response.text[:300]}"
+        )
+    return response.json()
+
+
+def check_health(client: httpx.Client) -> str:
+    body = _json(client.get("/health"))
+    ready = _json(client.get("/ready"))
+    return f"hub {body.get('status', 'ok')}, ready: {ready.get('status')}"
+
+
+def check_task(client: httpx.Client) -> str:
+    title = f"helm test {uuid.uuid4().hex[:8]}"
+    created = _json(
+        client.post(
+            "/api/v2/agents/marcus/task",
+            json={"title": title, "description": "created by the smoke check", "priority": "low"},
+        ),
+        201,
+    )
+    task_id = created.get("id")
+    listed = _json(client.get("/api/v2/agents/marcus/tasks"))
+    if not any(t.get("id") == task_id for t in listed.get("items", [])):
+        raise CheckFailed(f"task {task_id} was created but is not in the task list")
+    return f"task {task_id} created and listed"
+
+
+def check_search(client: httpx.Client) -> str:
+    word = f"smoke{uuid.uuid4().hex[:8]}"
+    _json(
+        client.post(
+            "/api/v2/agents/letitia/upload",
+            json={"filename": f"{word}.wav", "file_type": "audio", "file_size": 1, "tags": [word]},
+        ),
+        201,
+    )
+    found = _json(client.post("/api/v2/agents/letitia/search", json={"query": word, "limit": 5}))
+    results = found.get("items", [])
+    if not results:
+        raise CheckFailed(f"search for {word!r} found nothing after uploading {word}.wav")
+    return f"search found {len(results)} file(s) for {word!r}"
+
+
+def check_status(client: httpx.Client) -> str:
+    body = _json(client.get("/api/v2/agents/status"))
+    agents = {a["name"]: a["status"] for a in body.get("agents", [])}
+    if not agents:
+        raise CheckFailed("no agent is registered with the hub")
+    unhealthy = {name: s for name, s in agents.items() if s != "healthy"}
+    if unhealthy:
+        raise CheckFailed(f"agents not healthy: {unhealthy}")
+    return f"agents {body.get('status')}: " + ", ".join(f"{n}={s}" for n, s in sorted(agents.items()))
+
+
+CHECKS: dict[str, Callable[[httpx.Client], str]] = {
+    "health": check_health,
+    "task": check_task,
+    "search": check_search,
+    "status": check_status,
+}
+
+
+def run(hub: str, key: str, checks: list[str], timeout: float) -> int:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    failures = 0
+    with httpx.Client(base_url=hub.rstrip("/"), headers=headers, timeout=10) as client:
+        for name in checks:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    print(f"ok   {name}: {CHECKS[name](client)}", flush=True)
+                    break
+                except (CheckFailed, httpx.HTTPError, ValueError, KeyError) as exc:
+                    if time.monotonic() >= deadline:
+                        print(f"FAIL {name}: {exc}", flush=True)
+                        failures += 1
+                        break
+                    time.sleep(2)
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hub", default=os.environ.get("SKYRAS_HUB_URL", "http://127.0.0.1:8000"))
+    parser.add_argument("--key", default=os.environ.get("SKYRAS_API_KEY", ""))
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds each check retries")
+    parser.add_argument("checks", nargs="*", metavar="CHECK", help=", ".join(CHECKS))
+    args = parser.parse_args(argv)
+    unknown = [c for c in args.checks if c not in CHECKS]
+    if unknown:
+        parser.error(f"unknown check(s) {', '.join(unknown)}; choose from {', '.join(CHECKS)}")
+    return run(args.hub, args.key, args.checks or list(CHECKS), args.timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
