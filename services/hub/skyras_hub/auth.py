@@ -118,15 +118,26 @@ class Authenticator:
 
 
 def authorize(principal: Principal, scope: str) -> None:
-    if not principal.allows(scope):
-        metrics.AUTH_FAILURES.labels("scope").inc()
+    if principal.allows(scope):
+        return
+    if principal.key_id is None:
+        # Loopback without a key: the answer is "bring a key", not "your key is too weak".
+        metrics.AUTH_FAILURES.labels("missing").inc()
         raise ApiError(
-            403,
-            f"This needs the {scope!r} scope; the key {principal.name!r} has "
-            f"{', '.join(sorted(principal.scopes)) or 'none'}",
-            code="forbidden",
-            details={"required_scope": scope, "scopes": sorted(principal.scopes)},
+            401,
+            f"This needs an API key with the {scope!r} scope, even from loopback",
+            code="unauthorized",
+            details={"required_scope": scope},
+            headers=_CHALLENGE,
         )
+    metrics.AUTH_FAILURES.labels("scope").inc()
+    raise ApiError(
+        403,
+        f"This needs the {scope!r} scope; the key {principal.name!r} has "
+        f"{', '.join(sorted(principal.scopes)) or 'none'}",
+        code="forbidden",
+        details={"required_scope": scope, "scopes": sorted(principal.scopes)},
+    )
 
 
 async def open_auth(app: FastAPI) -> None:

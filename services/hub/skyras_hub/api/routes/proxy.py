@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api/v2/agents", tags=["agents"])
 
 # The hub's own paths that `/{agent}` would otherwise swallow for other methods.
 _STATIC_METHODS = {
-    route.path: sorted(route.methods)
+    route.path: sorted(route.methods or ())
     for route in agents.router.routes
     if isinstance(route, APIRoute)
 }
