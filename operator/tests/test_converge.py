@@ -16,7 +16,7 @@ import pytest
 from skyras_operator import builders, config, constants, hub, runtime
 from skyras_operator.handlers import agent as handlers
 
-from .test_hub import TOKEN, registry  # noqa: F401  (fixture)
+from test_hub import TOKEN, registry  # noqa: F401  (fixture)
 
 LOG = logging.getLogger("test")
 

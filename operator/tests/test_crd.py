@@ -17,7 +17,7 @@ import pytest
 
 from skyras_operator import builders, constants
 
-from .conftest import SAMPLES, load_sample
+from conftest import SAMPLES, load_sample
 
 
 def to_json_schema(node: Any) -> Any:

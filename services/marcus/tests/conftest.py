@@ -10,17 +10,9 @@ import psycopg
 import pytest
 from psycopg.rows import DictRow, dict_row
 
-import tests as _tests_package
 from skyras.testing import ServedApp, serve
 from skyras_marcus.config import MarcusSettings
 from skyras_marcus.main import build_app
-
-# Every service's tests are a package named `tests`, like the repository's own
-# tests/ (where the stand-ins live); whichever is imported first owns the name,
-# so make the repository's folder part of it too.
-_REPO_TESTS = str(Path(__file__).resolve().parents[3] / "tests")
-if _REPO_TESTS not in _tests_package.__path__:
-    _tests_package.__path__.append(_REPO_TESTS)
 
 SettingsFactory = Callable[..., MarcusSettings]
 
