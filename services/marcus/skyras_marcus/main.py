@@ -1,17 +1,20 @@
 """Builds the marcus app; `uvicorn skyras_marcus.main:app` serves it.
 
 Routers: tasks, calendar (+ Cal.com bookings), Plane, webhook deliveries,
-chat. Workers: n8n webhook delivery and Plane sync, each idle until
-configured. The `file.uploaded` handler is exported as `handlers.HANDLERS`
-for the consumer loop.
+chat. Workers: the outbox relay, the event consumer (group `marcus`,
+`handlers.HANDLERS`), n8n webhook delivery and Plane sync (each idle until
+configured).
 """
 
 from fastapi import FastAPI
 
 from skyras.app import create_app
+from skyras.consumer import consumer_worker
+from skyras.relay import relay_worker
 from skyras_marcus import __version__
 from skyras_marcus.api.routes import calendar, chat, plane, tasks, webhooks
 from skyras_marcus.config import MarcusSettings, get_settings
+from skyras_marcus.handlers import HANDLERS
 from skyras_marcus.integrations.calcom import CalcomClient
 from skyras_marcus.integrations.plane import PlaneClient
 from skyras_marcus.workers import plane_sync_worker, webhook_worker
@@ -37,7 +40,12 @@ def build_app(settings: MarcusSettings | None = None) -> FastAPI:
         version=__version__,
         description="Tasks and scheduling: tasks, calendar, Cal.com, Plane, n8n webhooks, chat",
         routers=[tasks.router, calendar.router, plane.router, webhooks.router, chat.router],
-        workers=[webhook_worker, plane_sync_worker],
+        workers=[
+            relay_worker,
+            consumer_worker("marcus", HANDLERS),
+            webhook_worker,
+            plane_sync_worker,
+        ],
         on_startup=[open_integrations],
         on_shutdown=[close_integrations],
     )
