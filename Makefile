@@ -76,3 +76,32 @@ operator: install ## Run the operator against the current kubeconfig (all namesp
 .PHONY: clean
 clean: ## Remove the virtual environment and local data (.skyras/)
 	rm -rf $(VENV) .skyras $(FRONTEND)/node_modules
+
+## Kubernetes ------------------------------------------------------------------
+# For machines with Docker, kind, skaffold and helm (kind-config.yaml,
+# skaffold.yaml, charts/skyras). Without Docker, `make chart-test` checks the
+# chart against the local control plane of tests/cluster.
+KIND_CLUSTER := skyras
+K8S_NAMESPACE := skyras
+
+.PHONY: kind-up
+kind-up: ## Create the kind cluster `skyras` (kind-config.yaml) if it does not exist
+	@kind get clusters 2>/dev/null | grep -qx $(KIND_CLUSTER) || kind create cluster --config kind-config.yaml
+	kubectl cluster-info --context kind-$(KIND_CLUSTER)
+
+.PHONY: deploy
+deploy: kind-up ## Build the images, load them into kind and install the chart (skaffold run)
+	skaffold run --kube-context kind-$(KIND_CLUSTER)
+
+.PHONY: e2e
+e2e: deploy ## Deploy to kind, then run the chart's helm tests and the kube-marked tests against it
+	helm test skyras -n $(K8S_NAMESPACE) --kube-context kind-$(KIND_CLUSTER) --logs
+	SKYRAS_KUBE_EXTERNAL=1 KUBECONFIG="$$(mktemp)" bash -c 'kind get kubeconfig --name $(KIND_CLUSTER) > "$$KUBECONFIG" && $(BIN)/pytest tests/chart -m kube $(PYTEST_ARGS)'
+
+.PHONY: chart-lint
+chart-lint: install ## helm lint --strict charts/skyras (helm from tests/cluster's pinned build)
+	"$$($(BIN)/python -c 'from tests.cluster.build import ensure_binaries; print(ensure_binaries(("helm",)).helm)')" lint --strict charts/skyras
+
+.PHONY: chart-test
+chart-test: install ## Chart tests: lint, template, dry-run, install/upgrade/uninstall on the local control plane
+	$(BIN)/pytest tests/chart $(PYTEST_ARGS)
