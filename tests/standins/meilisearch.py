@@ -69,9 +69,12 @@ def _matches(query_word: str, word: str, prefix: bool) -> bool:
     budget = _typos_allowed(query_word)
     if budget == 0:
         return False
-    if prefix and len(word) > len(query_word):
-        word = word[: len(query_word)]
-    return _distance(query_word, word, budget) <= budget
+    if _distance(query_word, word, budget) <= budget:
+        return True
+    if prefix:  # the last query word may be the typo'd start of a longer word
+        lengths = range(max(len(query_word) - budget, 1), len(query_word) + budget + 1)
+        return any(_distance(query_word, word[:n], budget) <= budget for n in lengths)
+    return False
 
 
 def _text(value: Any) -> str:

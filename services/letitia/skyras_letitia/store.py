@@ -164,6 +164,28 @@ async def list_files(
     return rows[:limit], next_cursor
 
 
+async def count_files(
+    *,
+    conn: Conn,
+    file_type: str | None = None,
+    tags: list[str] | None = None,
+    uploaded_after: datetime | None = None,
+    uploaded_before: datetime | None = None,
+) -> int:
+    where, params = _filters(
+        file_type=file_type,
+        tags=tags or [],
+        uploaded_after=uploaded_after,
+        uploaded_before=uploaded_before,
+    )
+    sql = "SELECT count(*) AS n FROM files f"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    cur = await conn.execute(sql, params)
+    row = await cur.fetchone()
+    return int(row["n"]) if row else 0
+
+
 async def search_files(
     *,
     conn: Conn,

@@ -22,6 +22,11 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> LetitiaSettin
     )
 
 
+def with_overrides(settings: LetitiaSettings, **overrides: Any) -> LetitiaSettings:
+    """A validated copy (model_copy would keep strings where SecretStr is expected)."""
+    return LetitiaSettings(**{**settings.model_dump(), **overrides})
+
+
 LetitiaFactory = Callable[..., AbstractAsyncContextManager[ServedApp]]
 
 
@@ -31,7 +36,7 @@ def letitia_app(settings: LetitiaSettings) -> LetitiaFactory:
 
     @asynccontextmanager
     async def start(**overrides: Any) -> AsyncIterator[ServedApp]:
-        app_settings = settings.model_copy(update=overrides)
+        app_settings = with_overrides(settings, **overrides)
         async with serve(build_app(app_settings)) as served:
             yield served
 

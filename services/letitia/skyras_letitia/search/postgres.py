@@ -17,7 +17,7 @@ class PostgresSearch:
     async def search(self, request: SearchRequest) -> SearchResults:
         async with self.pool.connection() as conn:
             if not request.query:
-                rows, _ = await store.list_files(
+                rows, next_cursor = await store.list_files(
                     conn=conn,
                     limit=request.limit,
                     file_type=request.file_type,
@@ -25,8 +25,17 @@ class PostgresSearch:
                     uploaded_after=request.uploaded_after,
                     uploaded_before=request.uploaded_before,
                 )
+                total = len(rows)
+                if next_cursor is not None:  # more than one page: count them all
+                    total = await store.count_files(
+                        conn=conn,
+                        file_type=request.file_type,
+                        tags=request.tags,
+                        uploaded_after=request.uploaded_after,
+                        uploaded_before=request.uploaded_before,
+                    )
                 items = [_hit(row, 0.0, "") for row in rows]
-                return SearchResults(items=items, total=len(items), query="")
+                return SearchResults(items=items, total=total, query="")
             rows, total = await store.search_files(
                 conn=conn,
                 query=request.query,
