@@ -147,8 +147,9 @@ async def upload(
         content_type = content.sniff_content_type(bytes(head), filename)
         async with pool.connection() as conn, conn.transaction():
             await store.lock_content(conn=conn, storage_key=stored.key)
-            if not stored.created and not await storage.exists(stored.key):
-                # A delete of the last copy won the race after we found the bytes there.
+            if not await storage.exists(stored.key):
+                # A delete (or a failed upload of the same bytes) removed the last
+                # copy between our write and this lock.
                 raise ApiError(
                     503,
                     "The upload raced with a delete; send it again",

@@ -1,5 +1,6 @@
 """Multipart uploads: streamed to storage, hashed, sniffed, limited, stored once; downloads."""
 
+import asyncio
 import hashlib
 import os
 import struct
@@ -170,3 +171,33 @@ async def test_bad_multipart_bodies_are_refused_and_store_nothing(
     assert no_boundary.status_code == 400
     assert count(database_url, "SELECT count(*) FROM files") == 0
     assert stored_objects(settings) == []
+
+
+async def test_a_client_that_goes_away_mid_upload_leaves_nothing(
+    letitia: ServedApp, settings: LetitiaSettings, database_url: str
+) -> None:
+    head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="cut.wav"\r\n\r\n'
+    _, writer = await asyncio.open_connection("127.0.0.1", letitia.port)
+    writer.write(
+        b"POST /api/files HTTP/1.1\r\nHost: letitia\r\n"
+        b"Content-Type: multipart/form-data; boundary=b\r\n"
+        b"Content-Length: 10000000\r\n\r\n" + head + os.urandom(3 * 1024 * 1024)
+    )
+    await writer.drain()
+    tmp = settings.files_dir / "tmp"
+    saw_temporary_file = False
+    for _ in range(200):  # wait until the server is writing the upload
+        if tmp.is_dir() and any(tmp.iterdir()):
+            saw_temporary_file = True
+            break
+        await asyncio.sleep(0.02)
+    assert saw_temporary_file
+    writer.close()
+    await writer.wait_closed()
+    for _ in range(100):
+        if not stored_objects(settings):
+            break
+        await asyncio.sleep(0.05)
+
+    assert stored_objects(settings) == []
+    assert count(database_url, "SELECT count(*) FROM files") == 0

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
@@ -26,6 +27,20 @@ class LocalStorage:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = root / "tmp"
+        self.sweep_temporary_files()
+
+    def sweep_temporary_files(self, older_than: float = 24 * 3600) -> int:
+        """Remove uploads left half-written by a crash (a live one is younger than this)."""
+        removed = 0
+        if not self.tmp.is_dir():
+            return removed
+        cutoff = time.time() - older_than
+        for path in self.tmp.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        return removed
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)

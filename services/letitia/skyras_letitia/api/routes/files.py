@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 
 from skyras.errors import ApiError
 from skyras_letitia import library, ranges, store
@@ -87,9 +88,13 @@ async def create_file(
         ):
             raise library.UploadTooLarge(settings.max_upload_bytes)
         reader = MultipartReader(request.stream(), boundary_of(content_type))
-        row = await library.upload(
-            pool=pool, storage=storage, search=search, settings=settings, reader=reader
-        )
+        try:
+            row = await library.upload(
+                pool=pool, storage=storage, search=search, settings=settings, reader=reader
+            )
+        except ClientDisconnect as exc:
+            # Nothing was kept; the answer goes nowhere, but keeps the logs free of traces.
+            raise ApiError(400, "The client went away before the upload ended") from exc
         return store.file_json(row)
     if content_type and not content_type.startswith("application/json"):
         raise ApiError(415, "Send application/json (a record) or multipart/form-data (a file)")
