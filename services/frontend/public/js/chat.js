@@ -18,6 +18,10 @@ function scrollToEnd() {
   log.scrollTop = log.scrollHeight;
 }
 
+function displayName(who) {
+  return !who || who === 'skyras' ? 'SkyRas' : label(who);
+}
+
 function avatar(name, kind) {
   const letter = kind === 'user' ? 'You'.charAt(0) : (name || 'S').charAt(0).toUpperCase();
   return h('span', { class: `avatar avatar-${kind} avatar-${(name || 'skyras').toLowerCase()}`, 'aria-hidden': 'true' }, letter);
@@ -28,7 +32,7 @@ function addMessage({ kind, who, text, cards = [], extra }) {
     avatar(who, kind),
     h('div', { class: 'bubble' },
       h('div', { class: 'msg-head' },
-        h('span', { class: 'msg-who', dataset: { testid: 'chat-agent-name' } }, kind === 'user' ? 'You' : label(who) || 'SkyRas'),
+        h('span', { class: 'msg-who', dataset: { testid: 'chat-agent-name' } }, kind === 'user' ? 'You' : displayName(who)),
         h('time', { class: 'msg-time' }, clockTime())),
       h('p', { class: 'msg-text' }, text),
       extra || null,
@@ -120,8 +124,8 @@ export function initChat({ onOpenTask }) {
     }
   });
   const autosize = () => {
-    input.style.height = 'auto';
-    input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
+    input.style.height = '';
+    if (input.value) input.style.height = `${Math.min(Math.max(input.scrollHeight + 2, 42), 160)}px`;
   };
   input.addEventListener('input', autosize);
 
