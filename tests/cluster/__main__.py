@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -95,10 +96,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"no control plane in {cp.state_dir}")
         return 1
     print(f"state dir: {cp.state_dir}")
-    try:
+    with contextlib.suppress(RuntimeError):
         print(f"server:    {cp.server}")
-    except RuntimeError:
-        pass
     print(f"{'COMPONENT':<25} {'PID':>8}  {'RUNNING':<8} HEALTH")
     for r in rows:
         print(f"{r.name:<25} {r.pid or '-':>8}  {'yes' if r.running else 'no':<8} {r.detail}")
@@ -125,8 +124,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
-        p.add_argument("--dir", type=Path, default=None,
-                       help=f"state directory (default: {default_state_dir()})")
+        p.add_argument(
+            "--dir",
+            type=Path,
+            default=None,
+            help=f"state directory (default: {default_state_dir()})",
+        )
         return p
 
     p = sub.add_parser("build", help="build the pinned binaries into the cache (no-op when cached)")

@@ -126,9 +126,7 @@ def missing_binaries(names: tuple[str, ...] | None = None) -> list[str]:
     stamp = _read_stamp(d)
     want = wanted_versions()
     names = tuple(want) if names is None else names
-    return [
-        n for n in names if stamp.get(n) != want[n] or not (d / n).is_file()
-    ]
+    return [n for n in names if stamp.get(n) != want[n] or not (d / n).is_file()]
 
 
 def binaries_ready() -> bool:
@@ -143,7 +141,7 @@ def _go_env() -> dict[str, str]:
     env["GOTOOLCHAIN"] = "local"  # never fetch another toolchain
     env["CGO_ENABLED"] = "0"  # static binaries, as the upstream release builds are
     env["GOFLAGS"] = " ".join(
-        f for f in (env.get("GOFLAGS", "").split() + ["-buildvcs=false"]) if f
+        f for f in ([*env.get("GOFLAGS", "").split(), "-buildvcs=false"]) if f
     )
     return env
 
@@ -218,7 +216,7 @@ def _run_logged(
     return elapsed
 
 
-def _k8s_ldflags() -> str:
+def _k8s_ldflags(build_date: str) -> str:
     major, minor = K8S_VERSION.lstrip("v").split(".")[:2]
     flags = ["-s", "-w"]
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
@@ -227,13 +225,17 @@ def _k8s_ldflags() -> str:
             f"-X {pkg}.gitMajor={major}",
             f"-X {pkg}.gitMinor={minor}",
             f"-X {pkg}.gitTreeState=clean",
-            f"-X {pkg}.buildDate=1970-01-01T00:00:00Z",
+            f"-X {pkg}.buildDate={build_date}",  # the release's time, for reproducible builds
+            f"-X {pkg}.gitCommit=",  # the module proxy does not tell the commit
         ]
     return " ".join(flags)
 
 
-def _prepare_k8s_module(src: Path, log: Path) -> None:
-    """Write the throwaway module (go.mod with the staging replaces + etcd's main)."""
+def _prepare_k8s_module(src: Path, log: Path) -> str:
+    """Write the throwaway module (go.mod with the staging replaces + etcd's main).
+
+    Returns the release time of k8s.io/kubernetes (for the buildDate ldflag).
+    """
     info = _mod_download(f"k8s.io/kubernetes@{K8S_VERSION}", log)
     gomod = kubernetes_gomod(
         K8S_VERSION,
@@ -246,6 +248,11 @@ def _prepare_k8s_module(src: Path, log: Path) -> None:
     if not (src / "go.mod").is_file() or (src / "go.mod").read_text() != gomod:
         (src / "go.mod").write_text(gomod)
         (src / "go.sum").unlink(missing_ok=True)
+    try:
+        released = json.loads(Path(info["Info"]).read_text())["Time"]
+    except (KeyError, OSError, ValueError):
+        released = "1970-01-01T00:00:00Z"
+    return str(released)
 
 
 @contextlib.contextmanager
@@ -298,14 +305,25 @@ def ensure_binaries(
                 timings[name] = seconds
 
         k8s_todo = [n for n in (*K8S_COMPONENTS, "etcd") if n in todo]
+        build_date = ""
         if k8s_todo:
-            _prepare_k8s_module(src, log)
+            build_date = _prepare_k8s_module(src, log)
         for name in k8s_todo:
             target = "./etcd" if name == "etcd" else f"k8s.io/kubernetes/cmd/{name}"
-            ldflags = "-s -w" if name == "etcd" else _k8s_ldflags()
+            ldflags = "-s -w" if name == "etcd" else _k8s_ldflags(build_date)
             tmp_out = d / f".{name}.tmp"
             secs = _run_logged(
-                [_go(), "build", "-mod=mod", "-trimpath", "-ldflags", ldflags, "-o", str(tmp_out), target],
+                [
+                    _go(),
+                    "build",
+                    "-mod=mod",
+                    "-trimpath",
+                    "-ldflags",
+                    ldflags,
+                    "-o",
+                    str(tmp_out),
+                    target,
+                ],
                 src,
                 log,
                 f"{name} ({want[name]})",
@@ -349,7 +367,9 @@ def ensure_binaries(
             docs = []
             for rel in _KWOK_STAGE_FILES:
                 text = (kwok_dir / rel).read_text().strip()
-                docs.append(f"# from sigs.k8s.io/kwok@{KWOK_VERSION}/{rel}\n{text.removeprefix('---').strip()}\n")
+                docs.append(
+                    f"# from sigs.k8s.io/kwok@{KWOK_VERSION}/{rel}\n{text.removeprefix('---').strip()}\n"
+                )
             (d / KWOK_STAGES).write_text("---\n".join(docs))
             done(KWOK_STAGES)
 

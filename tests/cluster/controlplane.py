@@ -139,8 +139,8 @@ def _advertise_address() -> str:
             if "." in addr and not addr.startswith("127."):
                 return addr
     # No configured address (an isolated network namespace): the apiserver does
-    # not check that the address exists, a TEST-NET-1 one is never routed.
-    return "192.0.2.1"
+    # not check that the address exists; a TEST-NET-2 one is never routed.
+    return "198.51.100.1"
 
 
 def _pid_alive(pid: int, exe: str | None = None) -> bool:
@@ -161,9 +161,7 @@ def _pid_alive(pid: int, exe: str | None = None) -> bool:
 
 
 def _openssl(*args: str, cwd: Path) -> None:
-    res = subprocess.run(
-        ["openssl", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
+    res = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         raise RuntimeError(f"openssl {' '.join(args)} failed: {res.stderr.strip()}")
 
@@ -184,7 +182,9 @@ class ControlPlane:
     process) ends them: SIGTERM to each process group, SIGKILL after a timeout.
     """
 
-    def __init__(self, state_dir: str | os.PathLike[str] | None = None, bins: BinPaths | None = None):
+    def __init__(
+        self, state_dir: str | os.PathLike[str] | None = None, bins: BinPaths | None = None
+    ):
         self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
         self.state_dir = self.state_dir.absolute()
         self._bins = bins
@@ -283,9 +283,11 @@ class ControlPlane:
             if with_kwok:
                 wanted.append("kwok")
             st = self._state()
-            if st.get("components") == wanted and all(
-                self._running(n) for n in wanted
-            ) and self._apiserver_ready():
+            if (
+                st.get("components") == wanted
+                and all(self._running(n) for n in wanted)
+                and self._apiserver_ready()
+            ):
                 progress(f"already running ({self.server})")
                 return self
             self._stop_locked(progress=progress)
@@ -301,6 +303,8 @@ class ControlPlane:
             }
             for sub in ("logs", "run", "pki", "etcd-data"):
                 (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+            (self.state_dir / "etcd-data").chmod(0o700)
+            self.pki.chmod(0o700)
             self._make_pki(st["advertise_address"])
             (self.state_dir / "state.json").write_text(json.dumps(st, indent=1))
             self._write_kubeconfigs(ports["apiserver"])
@@ -316,14 +320,23 @@ class ControlPlane:
                     self._spawn("kwok", self._kwok_argv(ports))
                     self._ensure_nodes(nodes)
                 if with_controllers:
-                    self._wait(deadline, "kube-controller-manager /healthz",
-                               lambda: self._component_healthy("kube-controller-manager"))
-                    self._wait(deadline, "kube-scheduler /healthz",
-                               lambda: self._component_healthy("kube-scheduler"))
+                    self._wait(
+                        deadline,
+                        "kube-controller-manager /healthz",
+                        lambda: self._component_healthy("kube-controller-manager"),
+                    )
+                    self._wait(
+                        deadline,
+                        "kube-scheduler /healthz",
+                        lambda: self._component_healthy("kube-scheduler"),
+                    )
                     self._wait(deadline, "default ServiceAccount", self._default_sa_exists)
                 if with_kwok:
-                    self._wait(deadline, f"{nodes} Ready fake Node(s)",
-                               lambda: self._ready_nodes() >= nodes)
+                    self._wait(
+                        deadline,
+                        f"{nodes} Ready fake Node(s)",
+                        lambda: self._ready_nodes() >= nodes,
+                    )
             except BaseException:
                 self._stop_locked(progress=progress)
                 raise
@@ -413,7 +426,9 @@ class ControlPlane:
         self._procs[name] = proc
         self._pid_path(name).write_text(f"{proc.pid}\n")
 
-    def _stop_locked(self, timeout: float = 15, progress: Callable[[str], None] | None = None) -> None:
+    def _stop_locked(
+        self, timeout: float = 15, progress: Callable[[str], None] | None = None
+    ) -> None:
         for name in reversed(COMPONENTS):
             pid = self._pid(name)
             proc = self._procs.pop(name, None)
@@ -472,7 +487,9 @@ class ControlPlane:
 
     def _tail(self, name: str, lines: int = 30) -> str:
         try:
-            return "".join(self.log_path(name).read_text(errors="replace").splitlines(True)[-lines:])
+            return "".join(
+                self.log_path(name).read_text(errors="replace").splitlines(True)[-lines:]
+            )
         except OSError:
             return ""
 
@@ -495,20 +512,48 @@ class ControlPlane:
         pki = self.pki
         ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         if not (pki / "ca.crt").exists():
-            _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "3650",
-                     "-subj", "/CN=skyras-test-kubernetes-ca",
-                     "-addext", "basicConstraints=critical,CA:TRUE",
-                     "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature", cwd=pki)
+            _openssl(
+                "req",
+                "-x509",
+                *ec,
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "3650",
+                "-subj",
+                "/CN=skyras-test-kubernetes-ca",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+                cwd=pki,
+            )
             for f in pki.glob("*"):
                 if f.name not in ("ca.crt", "ca.key"):
                     f.unlink()
         if not (pki / "sa.key").exists():
-            _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-                     "-out", "sa.key", cwd=pki)
+            _openssl(
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                "sa.key",
+                cwd=pki,
+            )
             _openssl("pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
         sans = [
-            "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
-            "DNS:kubernetes.default.svc.cluster.local", "IP:127.0.0.1", "IP:10.96.0.1", f"IP:{advertise}",
+            "DNS:localhost",
+            "DNS:kubernetes",
+            "DNS:kubernetes.default",
+            "DNS:kubernetes.default.svc",
+            "DNS:kubernetes.default.svc.cluster.local",
+            "IP:127.0.0.1",
+            "IP:10.96.0.1",
+            f"IP:{advertise}",
         ]
         leaves = {
             "apiserver": ("/CN=kube-apiserver", "serverAuth", ",".join(sans)),
@@ -518,7 +563,9 @@ class ControlPlane:
         }
         for name, (subj, usage, san) in leaves.items():
             marker = pki / f"{name}.san"
-            if (pki / f"{name}.crt").exists() and (san is None or (marker.exists() and marker.read_text() == san)):
+            if (pki / f"{name}.crt").exists() and (
+                san is None or (marker.exists() and marker.read_text() == san)
+            ):
                 continue
             ext = [
                 "basicConstraints=critical,CA:FALSE",
@@ -528,10 +575,37 @@ class ControlPlane:
             if san:
                 ext.append(f"subjectAltName={san}")
             (pki / f"{name}.ext").write_text("\n".join(ext) + "\n")
-            _openssl("req", "-new", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subj, cwd=pki)
-            _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                     "-set_serial", str(int.from_bytes(os.urandom(8), "big")), "-days", "3650",
-                     "-extfile", f"{name}.ext", "-out", f"{name}.crt", cwd=pki)
+            _openssl(
+                "req",
+                "-new",
+                *ec,
+                "-keyout",
+                f"{name}.key",
+                "-out",
+                f"{name}.csr",
+                "-subj",
+                subj,
+                cwd=pki,
+            )
+            _openssl(
+                "x509",
+                "-req",
+                "-in",
+                f"{name}.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-set_serial",
+                str(int.from_bytes(os.urandom(8), "big")),
+                "-days",
+                "3650",
+                "-extfile",
+                f"{name}.ext",
+                "-out",
+                f"{name}.crt",
+                cwd=pki,
+            )
             (pki / f"{name}.csr").unlink()
             (pki / f"{name}.ext").unlink()
             if san:
@@ -672,7 +746,9 @@ current-context: skyras-test
         ctx.load_cert_chain(str(self.pki / "admin.crt"), str(self.pki / "admin.key"))
         return ctx
 
-    def api(self, method: str, path: str, body: object | None = None, timeout: float = 10) -> tuple[int, object]:
+    def api(
+        self, method: str, path: str, body: object | None = None, timeout: float = 10
+    ) -> tuple[int, object]:
         """A raw API request as admin; returns (status, decoded JSON or text)."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.server + path, data=data, method=method)
@@ -735,7 +811,10 @@ current-context: skyras-test
                 "kind": "Node",
                 "metadata": {
                     "name": name,
-                    "annotations": {KWOK_NODE_ANNOTATION: "fake", "node.alpha.kubernetes.io/ttl": "0"},
+                    "annotations": {
+                        KWOK_NODE_ANNOTATION: "fake",
+                        "node.alpha.kubernetes.io/ttl": "0",
+                    },
                     "labels": {
                         "kubernetes.io/arch": "amd64",
                         "kubernetes.io/os": "linux",
@@ -797,14 +876,21 @@ class ExternalCluster:
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [self._kubectl, "--kubeconfig", str(self.kubeconfig), *args],
-            capture_output=True, text=True, check=check, timeout=timeout, input=input, env=self.env(),
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=timeout,
+            input=input,
+            env=self.env(),
         )
 
     def start(self, **_: object) -> ExternalCluster:
         """Validate only: the API server answers /readyz."""
         res = self.kubectl("get", "--raw", "/readyz", "--request-timeout=10s", check=False)
         if res.returncode != 0 or res.stdout.strip() != "ok":
-            raise RuntimeError(f"external cluster at {self.kubeconfig} is not ready: {res.stderr or res.stdout}")
+            raise RuntimeError(
+                f"external cluster at {self.kubeconfig} is not ready: {res.stderr or res.stdout}"
+            )
         return self
 
     def stop(self, **_: object) -> None:
@@ -843,7 +929,7 @@ def shell_exports(kubeconfig: Path, bins: Path) -> str:
     """The two lines that point a shell at a cluster and at the pinned kubectl/helm."""
     return (
         f"export KUBECONFIG={shlex.quote(str(kubeconfig))}\n"
-        f"export PATH={shlex.quote(str(bins))}:\"$PATH\"\n"
+        f'export PATH={shlex.quote(str(bins))}:"$PATH"\n'
     )
 
 

@@ -68,7 +68,9 @@ def test_start_twice_is_a_no_op(plane: ControlPlane) -> None:
 def test_deployment_gets_replicaset_and_ready_pod_then_gc(plane: ControlPlane) -> None:
     ns = "kube-test"
     plane.kubectl("create", "namespace", ns)
-    plane.kubectl("-n", ns, "create", "deployment", "web", "--image=registry.invalid/web:1", "--replicas=2")
+    plane.kubectl(
+        "-n", ns, "create", "deployment", "web", "--image=registry.invalid/web:1", "--replicas=2"
+    )
 
     def replicaset() -> dict | None:
         items = _json(plane, "-n", ns, "get", "replicasets", "-l", "app=web")["items"]
@@ -82,8 +84,12 @@ def test_deployment_gets_replicaset_and_ready_pod_then_gc(plane: ControlPlane) -
     def ready_pods() -> list[dict] | None:
         pods = _json(plane, "-n", ns, "get", "pods", "-l", "app=web")["items"]
         ready = [
-            p for p in pods
-            if any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+            p
+            for p in pods
+            if any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in p["status"].get("conditions", [])
+            )
         ]
         return ready if len(ready) == 2 else None
 
@@ -105,7 +111,9 @@ def test_deployment_gets_replicaset_and_ready_pod_then_gc(plane: ControlPlane) -
 def test_service_account_token_and_rbac(plane: ControlPlane) -> None:
     token = plane.kubectl("create", "token", "default", "--duration=10m").stdout.strip()
     assert token.count(".") == 2
-    res = plane.kubectl("auth", "can-i", "list", "pods", "--as=system:serviceaccount:default:default", check=False)
+    res = plane.kubectl(
+        "auth", "can-i", "list", "pods", "--as=system:serviceaccount:default:default", check=False
+    )
     assert res.stdout.strip() == "no"
 
 
@@ -113,7 +121,9 @@ def test_helm_version_and_list(plane: ControlPlane) -> None:
     import subprocess
 
     env = plane.env()
-    out = subprocess.run(["helm", "version", "--short"], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        ["helm", "version", "--short"], capture_output=True, text=True, env=env, check=True
+    )
     assert out.stdout.startswith(HELM_VERSION)
     listed = subprocess.run(
         ["helm", "list", "-A", "-o", "json"], capture_output=True, text=True, env=env, check=True
@@ -123,7 +133,13 @@ def test_helm_version_and_list(plane: ControlPlane) -> None:
 
 def test_stop_leaves_no_process(plane: ControlPlane) -> None:
     pids = plane.pids()
-    assert set(pids) == {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
+    assert set(pids) == {
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok",
+    }
     plane.stop()
     assert not [name for name, pid in pids.items() if _pid_alive(pid)]
     assert plane.pids() == {}
