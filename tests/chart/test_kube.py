@@ -55,7 +55,7 @@ def test_every_manifest_passes_server_side_dry_run(kube, kube_helm, values) -> N
             "template", "skyras", "charts/skyras", "--namespace", ns, *set_args(values)
         ).stdout
         res = kube.kubectl(
-            "apply", "--dry-run=server", "-n", ns, "-f", "-", input=out, check=False, timeout=120
+            "apply", "--dry-run=server", "-f", "-", input=out, check=False, timeout=120
         )
         assert res.returncode == 0, res.stderr
         assert "Agent" in out and "created (server dry run)" in res.stdout
