@@ -160,6 +160,20 @@ def _pid_alive(pid: int, exe: str | None = None) -> bool:
     return True
 
 
+def _die_with(parent: int) -> Callable[[], None]:
+    """preexec_fn: SIGKILL to the child when its parent (thread) dies."""
+
+    def set_pdeathsig() -> None:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl
+            os._exit(1)
+
+    return set_pdeathsig
+
+
 def _openssl(*args: str, cwd: Path) -> None:
     res = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
@@ -183,11 +197,20 @@ class ControlPlane:
     """
 
     def __init__(
-        self, state_dir: str | os.PathLike[str] | None = None, bins: BinPaths | None = None
+        self,
+        state_dir: str | os.PathLike[str] | None = None,
+        bins: BinPaths | None = None,
+        die_with_parent: bool = False,
     ):
+        """``die_with_parent``: the components get SIGKILL when the thread that started
+        them ends (Linux PR_SET_PDEATHSIG), so a test run killed hard leaves nothing
+        behind (all at once: SIGTERM would leave kube-apiserver waiting ~20 s on a
+        dead etcd). Only for a plane started from the main thread of a long-lived
+        process (a pytest session); never for ``up``, whose process exits at once."""
         self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
         self.state_dir = self.state_dir.absolute()
         self._bins = bins
+        self._die_with_parent = die_with_parent
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
 
     # --- paths ---------------------------------------------------------------
@@ -248,6 +271,19 @@ class ControlPlane:
             env=self.env(),
         )
 
+    def helm(
+        self, *args: str, check: bool = True, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the pinned helm against this plane; returns the completed process."""
+        return subprocess.run(
+            [str(self.bins.helm), "--kubeconfig", str(self.kubeconfig), *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=timeout,
+            env=self.env(),
+        )
+
     # --- lifecycle -----------------------------------------------------------
 
     @contextlib.contextmanager
@@ -293,55 +329,63 @@ class ControlPlane:
             self._stop_locked(progress=progress)
             deadline = time.monotonic() + timeout
             t0 = time.monotonic()
-            ports = self._choose_ports(st.get("ports", {}))
-            st = {
-                "k8s_version": K8S_VERSION,
-                "bin_dir": str(self.bins.dir),
-                "components": wanted,
-                "ports": ports,
-                "advertise_address": _advertise_address(),
-            }
-            for sub in ("logs", "run", "pki", "etcd-data"):
-                (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
-            (self.state_dir / "etcd-data").chmod(0o700)
-            self.pki.chmod(0o700)
-            self._make_pki(st["advertise_address"])
-            (self.state_dir / "state.json").write_text(json.dumps(st, indent=1))
-            self._write_kubeconfigs(ports["apiserver"])
-            try:
-                self._spawn("etcd", self._etcd_argv(ports))
-                self._wait(deadline, "etcd", self._etcd_healthy)
-                self._spawn("kube-apiserver", self._apiserver_argv(ports, st["advertise_address"]))
-                self._wait(deadline, "kube-apiserver /readyz", self._apiserver_ready)
-                if with_controllers:
-                    self._spawn("kube-controller-manager", self._kcm_argv(ports))
-                    self._spawn("kube-scheduler", self._scheduler_argv(ports))
-                if with_kwok:
-                    self._spawn("kwok", self._kwok_argv(ports))
-                    self._ensure_nodes(nodes)
-                if with_controllers:
-                    self._wait(
-                        deadline,
-                        "kube-controller-manager /healthz",
-                        lambda: self._component_healthy("kube-controller-manager"),
-                    )
-                    self._wait(
-                        deadline,
-                        "kube-scheduler /healthz",
-                        lambda: self._component_healthy("kube-scheduler"),
-                    )
-                    self._wait(deadline, "default ServiceAccount", self._default_sa_exists)
-                if with_kwok:
-                    self._wait(
-                        deadline,
-                        f"{nodes} Ready fake Node(s)",
-                        lambda: self._ready_nodes() >= nodes,
-                    )
-            except BaseException:
-                self._stop_locked(progress=progress)
-                raise
+            previous_ports = st.get("ports", {})
+            for attempt in range(3):
+                try:
+                    self._launch(wanted, nodes, deadline, previous_ports)
+                    break
+                except RuntimeError as e:
+                    self._stop_locked(progress=progress)
+                    # Another process took one of the free ports between our check and
+                    # the component's bind: try again on fresh ports.
+                    if "address already in use" not in str(e) or attempt == 2:
+                        raise
+                    progress(f"port clash, retrying on other ports: {str(e).splitlines()[0]}")
+                    previous_ports = {}
+                except BaseException:
+                    self._stop_locked(progress=progress)
+                    raise
             progress(f"control plane up in {time.monotonic() - t0:.1f}s at {self.server}")
             return self
+
+    def _launch(
+        self, wanted: list[str], nodes: int, deadline: float, previous_ports: dict[str, int]
+    ) -> None:
+        ports = self._choose_ports(previous_ports)
+        st = {
+            "k8s_version": K8S_VERSION,
+            "bin_dir": str(self.bins.dir),
+            "components": wanted,
+            "ports": ports,
+            "advertise_address": _advertise_address(),
+        }
+        for sub in ("logs", "run", "pki", "etcd-data"):
+            (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "etcd-data").chmod(0o700)
+        self.pki.chmod(0o700)
+        self._make_pki(st["advertise_address"])
+        (self.state_dir / "state.json").write_text(json.dumps(st, indent=1))
+        self._write_kubeconfigs(ports["apiserver"])
+        self._spawn("etcd", self._etcd_argv(ports))
+        self._wait(deadline, "etcd", self._etcd_healthy)
+        self._spawn("kube-apiserver", self._apiserver_argv(ports, st["advertise_address"]))
+        self._wait(deadline, "kube-apiserver /readyz", self._apiserver_ready)
+        with_controllers = "kube-controller-manager" in wanted
+        with_kwok = "kwok" in wanted
+        if with_controllers:
+            self._spawn("kube-controller-manager", self._kcm_argv(ports))
+            self._spawn("kube-scheduler", self._scheduler_argv(ports))
+        if with_kwok:
+            self._spawn("kwok", self._kwok_argv(ports))
+            self._ensure_nodes(nodes)
+        if with_controllers:
+            for name in ("kube-controller-manager", "kube-scheduler"):
+                self._wait(deadline, f"{name} /healthz", lambda n=name: self._component_healthy(n))
+            self._wait(deadline, "default ServiceAccount", self._default_sa_exists)
+        if with_kwok:
+            self._wait(
+                deadline, f"{nodes} Ready fake Node(s)", lambda: self._ready_nodes() >= nodes
+            )
 
     def stop(self, timeout: float = 15, progress: Callable[[str], None] | None = None) -> None:
         """Stop every component (SIGTERM, then SIGKILL after ``timeout`` s). Keeps the data."""
@@ -422,6 +466,7 @@ class ControlPlane:
                 start_new_session=True,  # own session and process group: detached
                 close_fds=True,
                 env=env,
+                preexec_fn=_die_with(os.getpid()) if self._die_with_parent else None,
             )
         self._procs[name] = proc
         self._pid_path(name).write_text(f"{proc.pid}\n")
@@ -910,14 +955,18 @@ def external_requested() -> bool:
 
 @contextlib.contextmanager
 def cluster(
-    state_dir: str | os.PathLike[str] | None = None, with_kwok: bool = True, nodes: int = 2
+    state_dir: str | os.PathLike[str] | None = None,
+    with_kwok: bool = True,
+    nodes: int = 2,
+    die_with_parent: bool = True,
 ) -> Iterator[ControlPlane | ExternalCluster]:
     """The external cluster if ``SKYRAS_KUBE_EXTERNAL=1`` and ``KUBECONFIG`` are set, else a
-    local ControlPlane in ``state_dir``, started for the ``with`` block and stopped after it."""
+    local ControlPlane in ``state_dir``, started for the ``with`` block and stopped after it
+    (and killed with this process if it dies first; see ``ControlPlane.__init__``)."""
     if external_requested():
         yield ExternalCluster(os.environ["KUBECONFIG"]).start()
         return
-    cp = ControlPlane(state_dir)
+    cp = ControlPlane(state_dir, die_with_parent=die_with_parent)
     cp.start(with_kwok=with_kwok, nodes=nodes)
     try:
         yield cp

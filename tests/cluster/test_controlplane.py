@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,7 +35,7 @@ def _poll(what: str, check: Callable[[], object], timeout: float = 60) -> object
 
 @pytest.fixture(scope="module")
 def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    cp = ControlPlane(tmp_path_factory.mktemp("kube"))
+    cp = ControlPlane(tmp_path_factory.mktemp("kube"), die_with_parent=True)
     cp.start(with_kwok=True, nodes=2)
     try:
         yield cp
@@ -117,18 +118,22 @@ def test_service_account_token_and_rbac(plane: ControlPlane) -> None:
     assert res.stdout.strip() == "no"
 
 
-def test_helm_version_and_list(plane: ControlPlane) -> None:
-    import subprocess
-
+def test_helm_version_and_install(plane: ControlPlane, tmp_path: Path) -> None:
     env = plane.env()
     out = subprocess.run(
         ["helm", "version", "--short"], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.startswith(HELM_VERSION)
-    listed = subprocess.run(
-        ["helm", "list", "-A", "-o", "json"], capture_output=True, text=True, env=env, check=True
-    )
-    assert json.loads(listed.stdout) == []
+    plane.helm("create", str(tmp_path / "demo"))
+    plane.helm(
+        "install", "demo", str(tmp_path / "demo"), "--namespace", "helm-test",
+        "--create-namespace", "--wait", "--timeout", "120s",
+    )  # fmt: skip
+    releases = json.loads(plane.helm("list", "-A", "-o", "json").stdout)
+    assert [(r["name"], r["status"]) for r in releases] == [("demo", "deployed")]
+    plane.kubectl("-n", "helm-test", "rollout", "status", "deployment/demo", "--timeout=60s")
+    plane.helm("uninstall", "demo", "--namespace", "helm-test", "--wait")
+    assert json.loads(plane.helm("list", "-A", "-o", "json").stdout) == []
 
 
 def test_stop_leaves_no_process(plane: ControlPlane) -> None:
