@@ -55,6 +55,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from .build import (
@@ -352,23 +353,24 @@ class ControlPlane:
         self, wanted: list[str], nodes: int, deadline: float, previous_ports: dict[str, int]
     ) -> None:
         ports = self._choose_ports(previous_ports)
+        advertise = _advertise_address()
         st = {
             "k8s_version": K8S_VERSION,
             "bin_dir": str(self.bins.dir),
             "components": wanted,
             "ports": ports,
-            "advertise_address": _advertise_address(),
+            "advertise_address": advertise,
         }
         for sub in ("logs", "run", "pki", "etcd-data"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
         (self.state_dir / "etcd-data").chmod(0o700)
         self.pki.chmod(0o700)
-        self._make_pki(st["advertise_address"])
+        self._make_pki(advertise)
         (self.state_dir / "state.json").write_text(json.dumps(st, indent=1))
         self._write_kubeconfigs(ports["apiserver"])
         self._spawn("etcd", self._etcd_argv(ports))
         self._wait(deadline, "etcd", self._etcd_healthy)
-        self._spawn("kube-apiserver", self._apiserver_argv(ports, st["advertise_address"]))
+        self._spawn("kube-apiserver", self._apiserver_argv(ports, advertise))
         self._wait(deadline, "kube-apiserver /readyz", self._apiserver_ready)
         with_controllers = "kube-controller-manager" in wanted
         with_kwok = "kwok" in wanted
@@ -380,7 +382,7 @@ class ControlPlane:
             self._ensure_nodes(nodes)
         if with_controllers:
             for name in ("kube-controller-manager", "kube-scheduler"):
-                self._wait(deadline, f"{name} /healthz", lambda n=name: self._component_healthy(n))
+                self._wait(deadline, f"{name} /healthz", partial(self._component_healthy, name))
             self._wait(deadline, "default ServiceAccount", self._default_sa_exists)
         if with_kwok:
             self._wait(
