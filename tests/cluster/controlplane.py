@@ -24,7 +24,7 @@ A pytest fixture::
 
     @pytest.fixture(scope="session")
     def kube(tmp_path_factory):
-        cp = ControlPlane(tmp_path_factory.mktemp("kube"))
+        cp = ControlPlane(tmp_path_factory.mktemp("kube"), die_with_parent=True)
         cp.start(with_kwok=True)  # builds the binaries first if needed
         yield cp  # cp.kubeconfig, cp.env(), cp.kubectl("get", "pods")
         cp.stop()
