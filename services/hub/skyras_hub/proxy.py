@@ -49,6 +49,7 @@ HOP_BY_HOP = frozenset(
 # Not passed on to agents: the hub sets these itself, or (Authorization) they are the hub's own credential.
 _REQUEST_DROP = HOP_BY_HOP | {
     "host",
+    "expect",  # 100-continue was answered by the hub's server; the hub sends the body at once
     "authorization",
     "x-request-id",
     "x-forwarded-proto",
@@ -269,7 +270,10 @@ async def forward(proxy: Proxy, request: Request, agent: RegisteredAgent) -> Ups
                 details={"agent": name, "allowed": list(resolution.allowed)},
                 headers={"Allow": ", ".join(resolution.allowed)},
             )
-        declared = ", ".join(f"{'|'.join(r.methods)} {r.path}" for r in agent.routes) or "none"
+        declared = (
+            ", ".join(f"{'|'.join(r['methods'])} {r['path']}" for r in agent.route_summaries())
+            or "none"
+        )
         raise ApiError(
             404,
             f"Agent {name} has no route {request.method} {rest or '/'}; its routes: {declared}",

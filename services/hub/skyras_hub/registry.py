@@ -50,7 +50,8 @@ class RegisteredAgent:
         return self.record.endpoint
 
     def route_summaries(self) -> list[dict[str, Any]]:
-        return [{"path": r.path, "methods": list(r.methods)} for r in self.routes]
+        """The routes as declared (in declaration order), for people."""
+        return [{"path": r.path, "methods": list(r.methods)} for r in self.record.routes]
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ async def check_agent(
         endpoint=agent.endpoint,
         version=agent.record.version,
         latency_ms=latency,
-        routes=[RouteSummary(path=r.path, methods=list(r.methods)) for r in agent.routes],
+        routes=[RouteSummary.model_validate(r) for r in agent.route_summaries()],
         description=agent.record.description,
         error=error,
     )
