@@ -58,6 +58,22 @@ async def create_key(
     return ApiKey.model_validate(row), plaintext
 
 
+async def import_key(
+    conn: AsyncConnection[Any], *, name: str, scopes: list[str], plaintext: str
+) -> bool:
+    """Store a key generated elsewhere (the Helm chart's Secrets); False if already there."""
+    scopes = validate_scopes(scopes)
+    parts = plaintext.split("_", 2)
+    if len(parts) != 3 or parts[0] != "sk" or not parts[1] or len(parts[2]) < 16:
+        raise ValueError(f"the {name!r} key is not of the form sk_<prefix>_<secret>")
+    cur = await conn.execute(
+        """INSERT INTO api_keys (id, name, prefix, key_hash, scopes)
+           VALUES (%s, %s, %s, %s, %s) ON CONFLICT (prefix) DO NOTHING""",
+        (uuid4(), name, parts[1], _hash(plaintext), scopes),
+    )
+    return cur.rowcount == 1
+
+
 async def verify_key(conn: AsyncConnection[Any], plaintext: str) -> ApiKey | None:
     """The key's record when `plaintext` is a live key, else None."""
     parts = plaintext.split("_", 2)

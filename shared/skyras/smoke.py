@@ -1,21 +1,17 @@
-"""Smoke checks of a running SkyRas through its hub: the helm test pods run it.
+"""Smoke checks of a running SkyRas through its hub: `skyras smoke`.
 
-    python smoke.py --hub http://skyras-hub:8000 [--key KEY] [CHECK ...]
+    skyras smoke --hub http://skyras-hub:8000 [--key KEY] [CHECK ...]
 
 CHECK is any of health, task, search, status (default: all, in that order).
-The key comes from --key or SKYRAS_API_KEY (read and write scopes). Each check
-retries until --timeout so that a fresh install has time to settle (agents
-registering, migrations). Exit 0 when all pass; otherwise one line per failure.
-Stdlib + httpx only (the hub image has both). tests/chart runs it against a
-real hub and agents.
+Each check retries until the timeout so that a fresh install has time to
+settle (agents registering, migrations). The helm test pods run it; so do
+tests/chart, against a real hub and agents.
 """
 
-import argparse
-import os
-import sys
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -24,13 +20,14 @@ class CheckFailed(Exception):
     pass
 
 
-def _json(response: httpx.Response, expected: int = 200) -> dict:
+def _json(response: httpx.Response, expected: int = 200) -> dict[str, Any]:
     if response.status_code != expected:
         raise CheckFailed(
             f"{response.request.method} {response.request.url.path} answered "
             f"{response.status_code}: {response.text[:300]}"
         )
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def check_health(client: httpx.Client) -> str:
@@ -79,7 +76,9 @@ def check_status(client: httpx.Client) -> str:
     unhealthy = {name: s for name, s in agents.items() if s != "healthy"}
     if unhealthy:
         raise CheckFailed(f"agents not healthy: {unhealthy}")
-    return f"agents {body.get('status')}: " + ", ".join(f"{n}={s}" for n, s in sorted(agents.items()))
+    return f"agents {body.get('status')}: " + ", ".join(
+        f"{n}={s}" for n, s in sorted(agents.items())
+    )
 
 
 CHECKS: dict[str, Callable[[httpx.Client], str]] = {
@@ -90,7 +89,8 @@ CHECKS: dict[str, Callable[[httpx.Client], str]] = {
 }
 
 
-def run(hub: str, key: str, checks: list[str], timeout: float) -> int:
+def run_checks(hub: str, key: str, checks: list[str], timeout: float) -> int:
+    """Run the checks in order, printing one line each; returns the number that failed."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     failures = 0
     with httpx.Client(base_url=hub.rstrip("/"), headers=headers, timeout=10) as client:
@@ -106,21 +106,4 @@ def run(hub: str, key: str, checks: list[str], timeout: float) -> int:
                         failures += 1
                         break
                     time.sleep(2)
-    return 1 if failures else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hub", default=os.environ.get("SKYRAS_HUB_URL", "http://127.0.0.1:8000"))
-    parser.add_argument("--key", default=os.environ.get("SKYRAS_API_KEY", ""))
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds each check retries")
-    parser.add_argument("checks", nargs="*", metavar="CHECK", help=", ".join(CHECKS))
-    args = parser.parse_args(argv)
-    unknown = [c for c in args.checks if c not in CHECKS]
-    if unknown:
-        parser.error(f"unknown check(s) {', '.join(unknown)}; choose from {', '.join(CHECKS)}")
-    return run(args.hub, args.key, args.checks or list(CHECKS), args.timeout)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return failures
