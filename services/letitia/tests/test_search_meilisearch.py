@@ -4,9 +4,9 @@ import httpx
 from pydantic import SecretStr
 
 from skyras.testing import serve
+from tests.standins.meilisearch import MeilisearchStandIn
 
 from .conftest import LetitiaFactory
-from .utils import load_standin
 
 KEY = "standin-master-key"
 
@@ -14,7 +14,7 @@ KEY = "standin-master-key"
 async def test_meilisearch_indexes_on_change_and_searches_with_filters(
     letitia_app: LetitiaFactory,
 ) -> None:
-    standin = load_standin("meilisearch").MeilisearchStandIn(master_key=KEY)
+    standin = MeilisearchStandIn(master_key=KEY)
     async with (
         serve(standin.app) as meili,
         letitia_app(meilisearch_url=meili.url, meilisearch_api_key=SecretStr(KEY)) as served,
@@ -77,7 +77,7 @@ async def test_meilisearch_indexes_on_change_and_searches_with_filters(
 async def test_search_falls_back_to_postgres_when_meilisearch_refuses(
     letitia_app: LetitiaFactory,
 ) -> None:
-    standin = load_standin("meilisearch").MeilisearchStandIn(master_key=KEY)
+    standin = MeilisearchStandIn(master_key=KEY)
     async with (
         serve(standin.app) as meili,
         letitia_app(meilisearch_url=meili.url, meilisearch_api_key=SecretStr("wrong")) as served,
@@ -92,7 +92,7 @@ async def test_search_falls_back_to_postgres_when_meilisearch_refuses(
 
 
 async def test_the_standin_reports_tasks_like_meilisearch(letitia_app: LetitiaFactory) -> None:
-    standin = load_standin("meilisearch").MeilisearchStandIn(master_key=KEY)
+    standin = MeilisearchStandIn(master_key=KEY)
     async with (
         serve(standin.app) as meili,
         httpx.AsyncClient(base_url=meili.url, headers={"Authorization": f"Bearer {KEY}"}) as client,

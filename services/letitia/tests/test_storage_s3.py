@@ -11,16 +11,16 @@ import pytest
 
 from skyras_letitia.config import LetitiaSettings
 from skyras_letitia.storage import key_for, s3
+from tests.standins.s3 import S3StandIn
 
 from .conftest import LetitiaFactory, with_overrides
-from .utils import load_standin
 
 MIB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def s3_server() -> Iterator[Any]:
-    with load_standin("s3").S3StandIn() as server:
+def s3_server() -> Iterator[S3StandIn]:
+    with S3StandIn() as server:
         yield server
 
 
