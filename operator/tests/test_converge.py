@@ -12,11 +12,10 @@ import logging
 from typing import Any
 
 import pytest
+from test_hub import TOKEN, registry  # noqa: F401  (fixture)
 
 from skyras_operator import builders, config, constants, hub, runtime
 from skyras_operator.handlers import agent as handlers
-
-from test_hub import TOKEN, registry  # noqa: F401  (fixture)
 
 LOG = logging.getLogger("test")
 

@@ -14,10 +14,9 @@ from typing import Any
 
 import jsonschema
 import pytest
+from conftest import SAMPLES, load_sample
 
 from skyras_operator import builders, constants
-
-from conftest import SAMPLES, load_sample
 
 
 def to_json_schema(node: Any) -> Any:

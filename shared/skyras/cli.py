@@ -198,12 +198,12 @@ def keys_import(
     """Store keys generated elsewhere (the Helm chart's); a key already there is left alone."""
     wanted = []
     for item in keys:
-        name, _, scopes = item.partition("=")
+        name, _, scope_list = item.partition("=")
         variable = f"{env_prefix}{name.upper().replace('-', '_')}"
         plaintext = os.environ.get(variable, "")
         if not name or not plaintext:
             raise RunnerError(f"{item!r}: expected NAME=SCOPES with the key in ${variable}")
-        wanted.append((name, [s for s in scopes.split(",") if s], plaintext))
+        wanted.append((name, [s for s in scope_list.split(",") if s], plaintext))
 
     async def run() -> list[bool]:
         conn = await connect(_database_url(data_dir))

@@ -169,7 +169,7 @@ class EventConsumer:
         """Read and handle entries never delivered to this group; returns how many."""
         if not self._groups_ready:
             await self.ensure_groups()
-        response = await self.redis.xreadgroup(
+        response: Any = await self.redis.xreadgroup(
             self.group,
             self.consumer,
             dict.fromkeys(self.streams, ">"),
@@ -201,7 +201,7 @@ class EventConsumer:
                         continue  # trimmed away by MAXLEN
                     deliveries = await self._delivery_count(stream, entry_id)
                     if deliveries > self.max_deliveries:
-                        error = await self.redis.hget(self.errors_key, entry_id)
+                        error: Any = await self.redis.hget(self.errors_key, entry_id)
                         event_type = _peek_type(fields)
                         await self._dead_letter(
                             stream,

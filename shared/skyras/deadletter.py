@@ -35,7 +35,7 @@ async def list_dead_letters(
 ) -> list[dict[str, Any]]:
     """Newest first; `before` is an exclusive entry id to page from."""
     end = before if before == "+" else f"({before}"
-    entries = await redis.xrevrange(DEADLETTER_STREAM, max=end, min="-", count=limit)
+    entries: Any = await redis.xrevrange(DEADLETTER_STREAM, max=end, min="-", count=limit)
     return [_entry(entry_id, fields) for entry_id, fields in entries]
 
 
@@ -45,7 +45,7 @@ async def replay_dead_letter(redis: Redis, entry_id: str) -> dict[str, Any]:
     Every group on that stream sees it again; those that handled it already
     skip it (processed_events), the one that failed applies it once.
     """
-    entries = await redis.xrange(DEADLETTER_STREAM, min=entry_id, max=entry_id, count=1)
+    entries: Any = await redis.xrange(DEADLETTER_STREAM, min=entry_id, max=entry_id, count=1)
     if not entries:
         raise DeadLetterNotFound(entry_id)
     _, fields = entries[0]

@@ -9,11 +9,11 @@ from skyras.db import Pool
 
 
 def get_pool(request: Request) -> Pool:
-    return request.app.state.pool  # type: ignore[no-any-return]
+    return request.app.state.pool
 
 
 def get_redis(request: Request) -> Redis:
-    return request.app.state.redis  # type: ignore[no-any-return]
+    return request.app.state.redis
 
 
 PoolDep = Annotated[Pool, Depends(get_pool)]

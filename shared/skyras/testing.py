@@ -12,9 +12,11 @@ and a flushed Redis.
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -47,33 +49,46 @@ class PostgresServer:
         return urlunsplit(parts._replace(path=f"/{database}"))
 
 
+@contextlib.contextmanager
+def _server_dir(kind: str) -> Iterator[Path]:
+    # Not pytest's tmp_path: pytest prunes old basetemp folders, and a second
+    # pytest session running meanwhile would delete a live server's data.
+    path = Path(tempfile.mkdtemp(prefix=f"skyras-test-{kind}-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+def pg_server() -> Iterator[PostgresServer]:
     external = os.environ.get("SKYRAS_TEST_DATABASE_URL")
     if external:
         yield PostgresServer(external, None)
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"), port=free_port())
-    server.start()
-    try:
-        yield PostgresServer(server.url_for("postgres"), server)
-    finally:
-        server.stop(mode="immediate")
+    with _server_dir("postgres") as data_dir:
+        server = EmbeddedPostgres(data_dir, port=free_port())
+        server.start()
+        try:
+            yield PostgresServer(server.url_for("postgres"), server)
+        finally:
+            server.stop(mode="immediate")
 
 
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis | str]:
+def redis_server() -> Iterator[EmbeddedRedis | str]:
     """The embedded server (stop()/start() it to inject faults), or an external URL."""
     external = os.environ.get("SKYRAS_TEST_REDIS_URL")
     if external:
         yield external
         return
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), port=free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    with _server_dir("redis") as data_dir:
+        server = EmbeddedRedis(data_dir, port=free_port())
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")
