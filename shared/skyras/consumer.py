@@ -100,7 +100,15 @@ class EventConsumer:
         if handler is None:
             await self.redis.xack(stream, self.group, entry_id)  # not an event this agent handles
             return
+        # Everything logged while handling carries the correlation id of the request
+        # that caused the event, and so do the events the handler publishes.
         token = correlation_id_var.set(event.correlationid)
+        try:
+            await self._handle(stream, entry_id, event, handler)
+        finally:
+            correlation_id_var.reset(token)
+
+    async def _handle(self, stream: str, entry_id: str, event: Event, handler: Handler) -> None:
         try:
             applied = await self._apply_once(event, handler)
         except Exception as exc:
@@ -108,8 +116,6 @@ class EventConsumer:
             log.warning("%s %s failed in %s: %s", event.type, event.id, self.group, exc)
             await self.redis.hset(self.errors_key, entry_id, f"{type(exc).__name__}: {exc}"[:1000])
             return  # left pending: reclaimed after the idle timeout, then dead-lettered
-        finally:
-            correlation_id_var.reset(token)
         outcome = "applied" if applied else "duplicate"
         metrics.EVENTS_CONSUMED.labels(self.group, event.type, outcome).inc()
         log.info(

@@ -6,12 +6,13 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
+from skyras import deadletter
 from skyras.constants import CHANNELS
 from skyras.errors import ApiError
 from skyras_hub import store
-from skyras_hub.api.deps import AuthDep, FanoutDep, PoolDep, SettingsDep
+from skyras_hub.api.deps import AuthDep, FanoutDep, PoolDep, RedisDep, SettingsDep
 from skyras_hub.live import EventStream
 from skyras_hub.models import EventPublic, EventsPublic
 
@@ -148,3 +149,45 @@ async def stream_events(
         )
     sub = fanout.subscribe(frozenset(type or ()), frozenset(channel or ()))
     return EventStream(fanout, sub, settings.sse_heartbeat_seconds)
+
+
+@router.get(
+    "/deadletter",
+    summary="Events a consumer group gave up on",
+    description=(
+        "Entries of the `skyras:stream:deadletter` stream, newest first: the event, the group "
+        "that failed it, how many deliveries it had and the last error. Page with `before` "
+        "(an entry id from the previous page)."
+    ),
+)
+async def list_dead_letters(
+    redis: RedisDep,
+    _: AuthDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[str | None, Query(pattern=r"^\d+-\d+$")] = None,
+) -> dict[str, Any]:
+    """List dead letters, newest first."""
+    items = await deadletter.list_dead_letters(redis, limit=limit, before=before or "+")
+    return {"items": items, "next_before": items[-1]["id"] if len(items) == limit else None}
+
+
+@router.post(
+    "/deadletter/{entry_id}/replay",
+    summary="Deliver a dead-lettered event again",
+    description=(
+        "Puts the event back on its stream and removes the dead letter. Groups that handled it "
+        "already skip it; the group that failed applies it once (after you fixed the cause)."
+    ),
+)
+async def replay_dead_letter(
+    entry_id: Annotated[str, Path(pattern=r"^\d+-\d+$")],
+    redis: RedisDep,
+    _: AuthDep,
+) -> dict[str, Any]:
+    """Replay one dead letter."""
+    try:
+        return await deadletter.replay_dead_letter(redis, entry_id)
+    except deadletter.DeadLetterNotFound:
+        raise ApiError(404, f"No dead letter {entry_id}") from None
+    except ValueError as exc:
+        raise ApiError(409, str(exc)) from None
