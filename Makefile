@@ -105,3 +105,10 @@ chart-lint: install ## helm lint --strict charts/skyras (helm from tests/cluster
 .PHONY: chart-test
 chart-test: install ## Chart tests: lint, template, dry-run, install/upgrade/uninstall on the local control plane
 	$(BIN)/pytest tests/chart $(PYTEST_ARGS)
+
+.PHONY: browser-deps
+browser-deps: ## Install Debian's chromium for the browser tests (tests/browser) when /usr/bin/chromium is missing
+	@if [ ! -x /usr/bin/chromium ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq chromium; \
+	fi

@@ -122,9 +122,21 @@ export function describeEvent(ev) {
     'agent.deregistered': 'Agent removed',
   };
   const head = verbs[type] || label(type.replace(/\./g, ' '));
+  // Agents nest the record (`data.task`, `data.file`) beside what changed (`added`, `removed`);
+  // flat payloads (`data.status`, `data.tags`) are read too.
+  const record = (data.task && typeof data.task === 'object' && data.task)
+    || (data.file && typeof data.file === 'object' && data.file) || data;
   let extra = '';
-  if (type === 'task.updated' && data.status) extra = ` → ${label(data.status)}`;
-  if (type === 'file.tagged' && Array.isArray(data.tags)) extra = ` (${data.tags.join(', ')})`;
+  const status = data.status || record.status;
+  if (type === 'task.updated' && status) extra = ` → ${label(status)}`;
+  if (type === 'file.tagged') {
+    const added = Array.isArray(data.added) ? data.added : Array.isArray(data.tags) ? data.tags : [];
+    const removed = Array.isArray(data.removed) ? data.removed : [];
+    const parts = [];
+    if (added.length) parts.push(added.join(', '));
+    if (removed.length) parts.push(`removed ${removed.join(', ')}`);
+    if (parts.length) extra = ` (${parts.join('; ')})`;
+  }
   return name ? `${head}: ${name}${extra}` : `${head}${extra}`;
 }
 

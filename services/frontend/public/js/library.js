@@ -29,7 +29,8 @@ let uploadSeq = 0;
 const queue = [];
 let active = 0;
 
-const TYPE_ICONS = { audio: '♪', image: '▣', video: '▶', document: '≡', archive: '⧉' };
+// Letitia's file types: document | audio | image | video | other.
+const TYPE_ICONS = { document: '≡', audio: '♪', image: '▣', video: '▶', other: '◆' };
 
 function setMsg(text, kind = '') {
   filesMsg.textContent = text;
