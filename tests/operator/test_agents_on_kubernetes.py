@@ -38,7 +38,14 @@ def eventually(check: Callable[[], Any], timeout: float = 20, what: str = "condi
             last = check()
             if last:
                 return last
-        except (AssertionError, KeyError, IndexError, ValueError, httpx.HTTPError) as exc:
+        except (
+            AssertionError,
+            KeyError,
+            IndexError,
+            ValueError,
+            httpx.HTTPError,
+            subprocess.CalledProcessError,
+        ) as exc:
             last = exc
         time.sleep(0.2)
     raise AssertionError(f"{what} not reached in {timeout}s; last: {last!r}")
