@@ -47,8 +47,13 @@ status: ## Show the local processes, their health, and the database and Redis UR
 	$(BIN)/skyras status
 
 .PHONY: test
-test: install ## Run every test (starts the servers the tests need)
+test: install kube-build browser-deps ## Run every test (starts the servers the tests need)
 	$(BIN)/pytest $(PYTEST_ARGS)
+	cd $(FRONTEND) && npm test
+
+.PHONY: kube-build
+kube-build: install ## Build the pinned Kubernetes binaries once (cached by version in ~/.cache/skyras)
+	$(BIN)/python -m tests.cluster build
 
 .PHONY: lint
 lint: install ## ruff and mypy
