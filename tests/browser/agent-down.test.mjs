@@ -55,12 +55,12 @@ describe('a stopped agent shows down (desktop)', () => {
     const row = page.locator('[data-testid=agent-row][data-agent=letitia]');
     await page.locator('[data-testid=agent-row][data-agent=letitia][data-status=down]').waitFor({ timeout: 30_000 });
     assert.equal(await row.getByTestId('agent-status').innerText(), 'Down');
-    assert.equal(await page.locator('[data-testid=agent-row][data-agent=marcus]').getAttribute('data-status'), 'healthy');
+    await page.locator('[data-testid=agent-row][data-agent=marcus][data-status=healthy]').waitFor();
     assert.notEqual(await page.getByTestId('agents-overall').innerText(), 'All healthy');
     const banner = page.getByTestId('banner-agent-letitia');
     await banner.waitFor({ state: 'visible' });
     assert.match(await banner.innerText(), /Letitia is down/);
-    assert.equal(await page.locator('#agents-badge').innerText(), '1');
+    await eventually(async () => (await page.locator('#agents-badge').innerText()) === '1', 'the Agents tab badge to count 1');
     await shot(page, SCENARIO, 'letitia-down');
   });
 
@@ -81,7 +81,7 @@ describe('a stopped agent shows down (desktop)', () => {
     await say(page, '@marcus what is due this week?');
     const reply = page.locator('[data-testid=chat-message-agent][data-agent=marcus]').last();
     await reply.waitFor();
-    assert.equal(await page.locator('[data-testid=agent-row][data-agent=marcus]').getAttribute('data-status'), 'healthy');
+    await page.locator('[data-testid=agent-row][data-agent=marcus][data-status=healthy]').waitFor();
     await shot(page, SCENARIO, 'marcus-still-answers');
     assert.deepEqual(app.problems, [], 'no uncaught errors on the page');
   });

@@ -153,7 +153,12 @@ describe('upload with progress, then search (desktop)', () => {
     await page.getByTestId('library-search').fill('starlihgt');
     await page.keyboard.press('Enter');
     await page.locator('#files-heading', { hasText: 'Results for “starlihgt”' }).waitFor();
-    await page.locator(`[data-testid=file-item][data-file-id="${fileId}"]`).waitFor();
+    const hit = page.locator(`[data-testid=file-item][data-file-id="${fileId}"]`);
+    await hit.waitFor();
+    // Nothing matched word for word: no highlight line that only repeats the title.
+    for (const text of await hit.getByTestId('search-highlight').allInnerTexts()) {
+      assert.notEqual(text.trim(), FILENAME);
+    }
     await shot(page, SCENARIO, 'search-misspelled');
   });
 

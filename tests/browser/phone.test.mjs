@@ -11,6 +11,10 @@ const MESSAGE = 'create a task to master the single, high priority';
 async function noSidewaysScroll(page, where) {
   const o = await horizontalOverflow(page);
   assert.ok(o.scrollWidth <= o.width, `${where}: the page is ${o.scrollWidth}px wide on a ${o.width}px screen: ${o.wide.join(', ')}`);
+  assert.deepEqual(o.wide, [], `${where}: nothing sticks out past the right edge (${o.width}px)`);
+  // The section tabs all fit, badges included (none hides in a scrolled tab bar).
+  const tabs = await page.locator('#tabs').evaluate((nav) => ({ scroll: nav.scrollWidth, client: nav.clientWidth }));
+  assert.ok(tabs.scroll <= tabs.client, `${where}: the tab bar needs ${tabs.scroll}px, has ${tabs.client}px`);
 }
 
 describe('chat creates a task (phone)', () => {

@@ -151,6 +151,15 @@ function highlightNode(text) {
     parseHighlight(text).map((s) => (s.mark ? h('mark', null, s.text) : s.text)));
 }
 
+/** A highlight is worth a line when it marks something or says more than the title. */
+function showHighlight(file) {
+  if (!file.highlight) return false;
+  const segments = parseHighlight(file.highlight);
+  if (segments.some((s) => s.mark)) return true;
+  const text = segments.map((s) => s.text).join('').trim();
+  return Boolean(text) && text !== file.filename && text !== file.title;
+}
+
 function fileItem(file) {
   const tagForm = h('form', { class: 'tag-form', hidden: true });
   const tagInputId = `tags-for-${file.id}`;
@@ -208,7 +217,7 @@ function fileItem(file) {
         file.file_size !== undefined ? h('span', { class: 'meta' }, formatBytes(file.file_size)) : null,
         file.uploaded_at ? h('span', { class: 'meta', title: file.uploaded_at }, timeAgo(file.uploaded_at)) : null,
         typeof file.rank === 'number' ? h('span', { class: 'meta' }, `score ${file.rank.toFixed(2)}`) : null),
-      file.highlight ? highlightNode(file.highlight) : null,
+      showHighlight(file) ? highlightNode(file.highlight) : null,
       tagChips(file.tags),
       tagForm),
     h('div', { class: 'item-actions' },
