@@ -207,7 +207,13 @@ def run_scenario(stack: Stack, script: str) -> None:
             timeout=SCENARIO_TIMEOUT,
         )
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"{script} did not finish in {SCENARIO_TIMEOUT}s:\n{exc.stdout}\n{exc.stderr}")
+        out = b"".join(
+            x if isinstance(x, bytes) else (x or "").encode() for x in (exc.stdout, exc.stderr)
+        )
+        pytest.fail(
+            f"{script} did not finish in {SCENARIO_TIMEOUT}s:\n{out.decode(errors='replace')}",
+            pytrace=False,
+        )
     log = ARTIFACTS / f"{script.removesuffix('.test.mjs')}.log"
     log.write_text(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
     if result.returncode != 0:
