@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -12,6 +13,9 @@ from skyras import apikeys
 from skyras.db import connect
 from skyras.testing import PostgresServer
 from tests.cluster.controlplane import ControlPlane, ExternalCluster, cluster
+
+if TYPE_CHECKING:
+    from tests.utils import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,6 +40,15 @@ def module_database_url(pg_server: PostgresServer, migrated_template: str) -> It
     yield pg_server.url_for(name)
     with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def stack(database_url: str, redis_url: str, tmp_path: Path) -> Iterator["Stack"]:
+    """Hub, Marcus and Letitia running as processes, agents registered (loopback-open)."""
+    from tests.utils import Stack
+
+    with Stack(database_url, redis_url, tmp_path) as running:
+        yield running
 
 
 def create_api_key(database_url: str, *scopes: str, name: str = "test") -> str:

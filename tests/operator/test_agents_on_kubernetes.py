@@ -9,8 +9,7 @@ import json
 import re
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,31 +23,11 @@ from skyras.embedded import EmbeddedRedis, free_port
 from skyras.testing import ServiceProcess
 from tests.cluster.controlplane import ControlPlane
 from tests.conftest import ROOT, create_api_key
+from tests.utils import eventually
 
 pytestmark = pytest.mark.kube
 
 RECONCILE_SECONDS = "1"
-
-
-def eventually(check: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except (
-            AssertionError,
-            KeyError,
-            IndexError,
-            ValueError,
-            httpx.HTTPError,
-            subprocess.CalledProcessError,
-        ) as exc:
-            last = exc
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not reached in {timeout}s; last: {last!r}")
 
 
 class Stack:
