@@ -176,6 +176,31 @@ describe('upload with progress, then search (desktop)', () => {
     await page.locator(`[data-testid=file-item][data-file-id="${fileId}"]`).waitFor();
   });
 
+  step('dropping two files on the drop zone uploads both, typed by their content', async () => {
+    const { page } = app;
+    await page.getByTestId('upload-tags').fill('');
+    // A drop as the browser delivers it: a DataTransfer holding File objects.
+    const dataTransfer = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['Session notes: comp the lead vocal from takes 3 and 7.\n'], 'session-notes.txt', { type: 'text/plain' }));
+      const png = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='), (c) => c.charCodeAt(0));
+      dt.items.add(new File([png], 'cover-art.png', { type: 'image/png' }));
+      return dt;
+    });
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      await page.getByTestId('dropzone').dispatchEvent(type, { dataTransfer });
+    }
+    for (const [name, type] of [['session-notes.txt', 'document'], ['cover-art.png', 'image']]) {
+      const upload = page.getByTestId('upload-item').filter({ hasText: name });
+      await upload.and(page.locator('[data-state=done]')).waitFor();
+      const listed = page.getByTestId('file-item').filter({ hasText: name });
+      await listed.waitFor();
+      assert.equal(await listed.getAttribute('data-file-type'), type, name);
+    }
+    assert.equal(await page.locator('#dropzone.active').count(), 0, 'the drop zone is no longer highlighted');
+    await shot(page, SCENARIO, 'dropped-two-files');
+  });
+
   step('its download link returns the same bytes', async () => {
     const { page } = app;
     const link = page.locator(`[data-testid=file-item][data-file-id="${fileId}"]`).getByTestId('file-download');
