@@ -165,7 +165,9 @@ def build_client(settings: HubSettings) -> httpx.AsyncClient:
         limits=httpx.Limits(
             max_connections=settings.proxy_max_connections,
             max_keepalive_connections=settings.proxy_max_keepalive,
-            keepalive_expiry=30,
+            # Below uvicorn's 5 s keep-alive, so we never reuse a connection the agent
+            # is closing (that surfaces as "Server disconnected without a response").
+            keepalive_expiry=4,
         ),
         follow_redirects=False,
         trust_env=False,  # agents are reached directly, never through an HTTP_PROXY

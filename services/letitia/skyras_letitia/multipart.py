@@ -31,7 +31,7 @@ class Part:
 
 def boundary_of(content_type: str) -> bytes:
     kind, options = parse_options_header(content_type)
-    if kind != b"multipart/form-data":
+    if kind.lower() != b"multipart/form-data":
         raise ApiError(415, "Expected multipart/form-data")
     boundary = options.get(b"boundary")
     if not boundary:

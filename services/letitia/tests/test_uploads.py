@@ -201,3 +201,26 @@ async def test_a_client_that_goes_away_mid_upload_leaves_nothing(
 
     assert stored_objects(settings) == []
     assert count(database_url, "SELECT count(*) FROM files") == 0
+
+
+async def test_a_browser_style_mixed_case_boundary_is_accepted(letitia: ServedApp) -> None:
+    boundary = "----WebKitFormBoundaryAbCdEf0123XyZ"
+    body = (
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="Take 2.wav"\r\n'
+            "Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        + wav_bytes(4096)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    async with httpx.AsyncClient(base_url=letitia.url, timeout=30) as client:
+        response = await client.post(
+            "/api/files",
+            content=body,
+            headers={"content-type": f"Multipart/Form-Data; boundary={boundary}"},
+        )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["filename"] == "Take 2.wav"
+    assert response.json()["file_size"] == 4096

@@ -78,8 +78,8 @@ async def create_file(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     """JSON creates a record from metadata; multipart streams the bytes to storage."""
-    content_type = request.headers.get("content-type", "").lower()
-    if content_type.startswith("multipart/"):
+    content_type = request.headers.get("content-type", "")
+    if content_type.lower().startswith("multipart/"):
         length = request.headers.get("content-length")
         if (
             length
@@ -87,6 +87,7 @@ async def create_file(
             and int(length) > settings.max_upload_bytes + MULTIPART_OVERHEAD
         ):
             raise library.UploadTooLarge(settings.max_upload_bytes)
+        # The boundary is case-sensitive (browsers send ----WebKitFormBoundaryAbC...).
         reader = MultipartReader(request.stream(), boundary_of(content_type))
         try:
             row = await library.upload(
@@ -96,7 +97,7 @@ async def create_file(
             # Nothing was kept; the answer goes nowhere, but keeps the logs free of traces.
             raise ApiError(400, "The client went away before the upload ended") from exc
         return store.file_json(row)
-    if content_type and not content_type.startswith("application/json"):
+    if content_type and not content_type.lower().startswith("application/json"):
         raise ApiError(415, "Send application/json (a record) or multipart/form-data (a file)")
     try:
         file_in = FileCreate.model_validate_json(await _json_body(request))
