@@ -45,6 +45,7 @@ class Up:
         with open(self.output, "wb") as out:
             self.proc = subprocess.Popen(
                 [*SKYRAS, "up", "--no-frontend", "--hub-port", str(self.hub_port),
+                 "--postgres-port", str(free_port()), "--redis-port", str(free_port()),
                  "--data-dir", str(self.data_dir)],
                 cwd=self.project, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip

@@ -75,6 +75,12 @@ def up(
     frontend_port: Annotated[
         int, typer.Option(envvar="SKYRAS_FRONTEND_PORT", help="The frontend's port")
     ] = 3000,
+    postgres_port: Annotated[
+        int, typer.Option(help="Embedded Postgres's port (a free one when taken)")
+    ] = 5432,
+    redis_port: Annotated[
+        int, typer.Option(help="Embedded Redis's port (a free one when taken)")
+    ] = 6379,
     data_dir: DataDirOption = None,
 ) -> None:
     """Start Postgres, Redis, the hub, the agents and the frontend; Ctrl-C stops them all."""
@@ -87,6 +93,8 @@ def up(
         frontend=frontend,
         hub_port=hub_port,
         frontend_port=frontend_port,
+        postgres_port=postgres_port,
+        redis_port=redis_port,
     )
     with contextlib.suppress(KeyboardInterrupt):
         runner.up()

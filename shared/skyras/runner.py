@@ -147,6 +147,8 @@ class LocalRunner:
         frontend: bool = True,
         hub_port: int = HUB_PORT,
         frontend_port: int = FRONTEND_PORT,
+        postgres_port: int = 5432,
+        redis_port: int = 6379,
     ) -> None:
         self.root = root
         self.data_dir = data_dir
@@ -155,6 +157,8 @@ class LocalRunner:
         self.want_frontend = frontend
         self.hub_port = hub_port
         self.frontend_port = frontend_port
+        self.postgres_port = postgres_port
+        self.redis_port = redis_port
         self.postgres: EmbeddedPostgres | None = None
         self.redis: EmbeddedRedis | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
@@ -251,7 +255,7 @@ class LocalRunner:
             step("postgres  using SKYRAS_DATABASE_URL")
         else:
             step("postgres  starting the embedded server...")
-            self.postgres = EmbeddedPostgres(self.data_dir / "postgres")
+            self.postgres = EmbeddedPostgres(self.data_dir / "postgres", self.postgres_port)
             database_url = self.postgres.start()
             step(f"postgres  ready on port {self.postgres.port} (data in {self.postgres.pgdata})")
         redis_url = os.environ.get("SKYRAS_REDIS_URL")
@@ -259,7 +263,7 @@ class LocalRunner:
             step("redis     using SKYRAS_REDIS_URL")
         else:
             step("redis     starting the embedded server (valkey)...")
-            self.redis = EmbeddedRedis(self.data_dir / "redis")
+            self.redis = EmbeddedRedis(self.data_dir / "redis", self.redis_port)
             redis_url = self.redis.start()
             step(f"redis     ready on port {self.redis.port} (data in {self.redis.data_dir})")
         self.state = RunnerState(
