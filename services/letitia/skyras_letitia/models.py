@@ -189,7 +189,10 @@ class SearchHit(FilePublic):
 
 class SearchResults(BaseModel):
     items: list[SearchHit]
+    # How many files match: exact when `total_exact`, else an estimate (a
+    # common word in a large library is not counted row by row).
     total: int
+    total_exact: bool = True
     query: str
 
 

@@ -25,9 +25,9 @@ FILE_COLUMNS = """f.id, f.filename, f.file_type, f.file_size, f.content_type, f.
     f.storage_key, f.tags, f.title, f.description, f.uploaded_at, f.updated_at,
     (f.storage_key IS NOT NULL) AS has_content"""
 
-# How alike a query and a filename must be (pg_trgm word_similarity) to count
-# as a fuzzy match: "mixdwn" against "mixdown_v2.wav" scores 0.57.
-FUZZY_THRESHOLD = 0.45
+# FILE_COLUMNS as named by a subquery `c` selecting them.
+_C_COLUMNS = """c.id, c.filename, c.file_type, c.file_size, c.content_type, c.sha256,
+    c.storage_key, c.tags, c.title, c.description, c.uploaded_at, c.updated_at, c.has_content"""
 
 
 def file_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -186,6 +186,139 @@ async def count_files(
     return int(row["n"]) if row else 0
 
 
+# Listing totals are counted exactly up to this many rows, estimated above.
+COUNT_CAP = 1000
+
+
+async def count_files_capped(
+    *,
+    conn: Conn,
+    file_type: str | None = None,
+    tags: list[str] | None = None,
+    uploaded_after: datetime | None = None,
+    uploaded_before: datetime | None = None,
+) -> tuple[int, bool]:
+    """(count, exact): exact up to COUNT_CAP files, else the planner's estimate."""
+    where, params = _filters(
+        file_type=file_type,
+        tags=tags or [],
+        uploaded_after=uploaded_after,
+        uploaded_before=uploaded_before,
+    )
+    sql = "SELECT 1 FROM files f"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    cur = await conn.execute(
+        f"SELECT count(*) AS n FROM ({sql} LIMIT %(cap)s) s", {**params, "cap": COUNT_CAP}
+    )
+    row = await cur.fetchone()
+    counted = int(row["n"]) if row else 0
+    if counted < COUNT_CAP:
+        return counted, True
+    return max(counted, await _estimate_rows(conn, sql, params)), False
+
+
+# Search ranks a bounded set: the newest CANDIDATES matches (found through the
+# GIN index, or by walking the uploaded_at index and testing each row, as the
+# planner judges cheaper), then orders those by relevance. Counting every
+# match of a common word would cost more than the search itself, so totals
+# are exact up to this many matches and a planner estimate above.
+CANDIDATES = 200
+# Fuzzy filenames: a query word matches a filename word this alike (pg_trgm
+# similarity): "mixdwn"/"mixdown" 0.5, "vocls"/"vocals" 0.44, "contrct"/"contract" 0.55.
+FUZZY_WORD_THRESHOLD = 0.4
+FUZZY_WORDS_PER_QUERY_WORD = 3
+
+_HEADLINE = """ts_headline(
+        'english',
+        replace(replace(replace(
+            concat_ws(' — ', nullif(c.title, ''), nullif(c.description, '')),
+            '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+        %(tsq)s::tsquery,
+        'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2'
+    )"""
+
+
+async def _estimate_rows(conn: Conn, sql: str, params: dict[str, Any]) -> int:
+    """The planner's row estimate for `sql` (no execution)."""
+    cur = await conn.execute(f"EXPLAIN (FORMAT JSON) {sql}", params, prepare=False)
+    row = await cur.fetchone()
+    assert row is not None
+    plan = next(iter(row.values()))
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+async def _ranked_candidates(
+    conn: Conn,
+    *,
+    match_sql: str,
+    where: list[str],
+    params: dict[str, Any],
+    rank_sql: str,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """The best `limit` of the newest CANDIDATES rows matching; with the match count.
+
+    Returns (rows, total, exact). The candidate query is planned with the
+    tsquery as a constant (never a generic plan), so the planner can tell a
+    common word (walk the newest rows) from a rare one (use the GIN index).
+    """
+    where_sql = " AND ".join([match_sql, *where])
+    sql = f"""
+        SELECT c.*, {_HEADLINE} AS headline
+        FROM (
+            SELECT {_C_COLUMNS}, {rank_sql} AS rank, count(*) OVER () AS matched
+            FROM (
+                SELECT {FILE_COLUMNS}, f.search_vector
+                FROM files f
+                WHERE {where_sql}
+                ORDER BY f.uploaded_at DESC, f.id DESC
+                LIMIT %(candidates)s
+            ) c
+            ORDER BY rank DESC, c.uploaded_at DESC, c.id DESC
+            LIMIT %(limit)s
+        ) c
+        ORDER BY c.rank DESC, c.uploaded_at DESC, c.id DESC
+    """
+    cur = await conn.execute(
+        sql, {**params, "candidates": CANDIDATES, "limit": limit}, prepare=False
+    )
+    rows = [dict(r) for r in await cur.fetchall()]
+    matched = int(rows[0]["matched"]) if rows else 0
+    if matched < CANDIDATES:
+        return rows, matched, True
+    estimate = await _estimate_rows(conn, f"SELECT 1 FROM files f WHERE {where_sql}", params)
+    return rows, max(matched, estimate), False
+
+
+async def _fuzzy_tsquery(conn: Conn, query: str) -> str:
+    """A tsquery text for misspelled filenames, or "" when no query word is close to any.
+
+    Each query word (3+ characters) becomes the filename words most like it
+    (from the vocabulary, trigram similarity), OR'ed; the words are AND'ed,
+    like full-text search's own words: "nigth drvie" -> (night | ...) & (drive | ...).
+    """
+    await conn.execute(
+        "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
+        (str(FUZZY_WORD_THRESHOLD),),
+    )
+    cur = await conn.execute(
+        """SELECT q.w, array_agg(v.word ORDER BY v.word) AS near
+           FROM (SELECT DISTINCT w FROM regexp_split_to_table(letitia_filename_words(%(q)s), ' ') w
+                 WHERE char_length(w) >= 3) q,
+           LATERAL (SELECT word FROM letitia_vocabulary
+                    WHERE word %% q.w
+                    ORDER BY similarity(word, q.w) DESC, word
+                    LIMIT %(per_word)s) v
+           GROUP BY q.w ORDER BY q.w""",
+        {"q": query, "per_word": FUZZY_WORDS_PER_QUERY_WORD},
+        prepare=False,
+    )
+    groups = [row["near"] for row in await cur.fetchall()]
+    # Vocabulary words are letters and digits only: nothing to quote.
+    return " & ".join("(" + " | ".join(f"{w}:A" for w in near) + ")" for near in groups)
+
+
 async def search_files(
     *,
     conn: Conn,
@@ -195,12 +328,20 @@ async def search_files(
     tags: list[str] | None = None,
     uploaded_after: datetime | None = None,
     uploaded_before: datetime | None = None,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], int, bool]:
     """Full-text plus fuzzy-filename search, best first; rows carry `rank` and `headline`.
 
-    The query goes to `websearch_to_tsquery`, which accepts any text (quotes,
-    operators, punctuation) without a syntax error. The headline is built
-    from HTML-escaped text, so the only markup that can come out is <mark>.
+    Returns (rows, total, total_exact). The query goes to
+    `websearch_to_tsquery`, which accepts any text (quotes, operators,
+    punctuation) without a syntax error; a query shaped like a filename
+    ("night_drive_v2.wav") also matches its words as a phrase. Ranking is
+    ts_rank (filename and title weigh most) plus the query's word similarity
+    to the filename, over the newest CANDIDATES matches. Only when that finds
+    fewer than `limit` files are misspelled filenames tried: query words are
+    matched to filename words by trigram similarity, and files with those
+    words in their name are ranked by word similarity. The headline is built
+    from HTML-escaped text, only for the returned page, so the only markup
+    that can come out is <mark>.
     """
     where, params = _filters(
         file_type=file_type,
@@ -208,42 +349,56 @@ async def search_files(
         uploaded_after=uploaded_after,
         uploaded_before=uploaded_before,
     )
-    params.update(q=query, limit=limit, threshold=str(FUZZY_THRESHOLD))
-    # The threshold for `<%`, local to this transaction.
-    await conn.execute(
-        "SELECT set_config('pg_trgm.word_similarity_threshold', %(threshold)s, true)", params
+    cur = await conn.execute(
+        """SELECT (websearch_to_tsquery('simple', %(q)s)
+                   || websearch_to_tsquery('english', %(q)s)
+                   || phraseto_tsquery('simple', letitia_filename_words(%(q)s)))::text AS tsq""",
+        {"q": query},
+        prepare=False,
     )
-    where.append("(f.search_vector @@ q.tsq OR %(q)s <%% f.filename)")
-    where_sql = " AND ".join(where)
-    sql = f"""
-        WITH q AS (
-            SELECT websearch_to_tsquery('simple', %(q)s)
-                   || websearch_to_tsquery('english', %(q)s) AS tsq
-        ),
-        hits AS (
-            SELECT {FILE_COLUMNS},
-                   ts_rank(f.search_vector, q.tsq) + word_similarity(%(q)s, f.filename) AS rank,
-                   concat_ws(' — ', nullif(f.title, ''), nullif(f.description, '')) AS body,
-                   count(*) OVER () AS total
-            FROM files f, q
-            WHERE {where_sql}
-            ORDER BY rank DESC, f.uploaded_at DESC, f.id DESC
-            LIMIT %(limit)s
+    row = await cur.fetchone()
+    tsq = row["tsq"] if row else ""
+    rows: list[dict[str, Any]] = []
+    total, exact = 0, True
+    if tsq:  # empty when the query has no searchable word (only punctuation, stop words)
+        params.update(q=query, tsq=tsq)
+        rows, total, exact = await _ranked_candidates(
+            conn,
+            match_sql="f.search_vector @@ %(tsq)s::tsquery",
+            where=where,
+            params=params,
+            rank_sql="ts_rank(c.search_vector, %(tsq)s::tsquery) + word_similarity(%(q)s, c.filename)",
+            limit=limit,
         )
-        SELECT hits.*,
-               ts_headline(
-                   'english',
-                   replace(replace(replace(hits.body, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
-                   q.tsq,
-                   'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2'
-               ) AS headline
-        FROM hits, q
-        ORDER BY hits.rank DESC, hits.uploaded_at DESC, hits.id DESC
-    """
-    cur = await conn.execute(sql, params)
-    rows = [dict(r) for r in await cur.fetchall()]
-    total = int(rows[0]["total"]) if rows else 0
-    return rows, total
+    if total < limit:
+        fuzzy = await _fuzzy_tsquery(conn, query)
+        if fuzzy:
+            fuzzy_params = {
+                **params,
+                "q": query,
+                # Filename words carry weight A (titles too; the rank below is by filename).
+                "fuzzy": fuzzy,
+                "tsq": tsq or "",
+            }
+            fuzzy_where = list(where)
+            if tsq:
+                fuzzy_where.append("NOT (f.search_vector @@ %(tsq)s::tsquery)")
+            fuzzy_rows, fuzzy_total, fuzzy_exact = await _ranked_candidates(
+                conn,
+                match_sql="f.search_vector @@ to_tsquery('simple', %(fuzzy)s)",
+                where=fuzzy_where,
+                params=fuzzy_params,
+                rank_sql="word_similarity(%(q)s, c.filename)",
+                limit=limit,
+            )
+            rows = sorted(
+                [*rows, *fuzzy_rows],
+                key=lambda r: (r["rank"], r["uploaded_at"], r["id"]),
+                reverse=True,
+            )[:limit]
+            total += fuzzy_total
+            exact = exact and fuzzy_exact
+    return rows, total, exact
 
 
 async def add_tags(

@@ -25,9 +25,9 @@ class PostgresSearch:
                     uploaded_after=request.uploaded_after,
                     uploaded_before=request.uploaded_before,
                 )
-                total = len(rows)
-                if next_cursor is not None:  # more than one page: count them all
-                    total = await store.count_files(
+                total, exact = len(rows), True
+                if next_cursor is not None:  # more than one page: count (up to a cap)
+                    total, exact = await store.count_files_capped(
                         conn=conn,
                         file_type=request.file_type,
                         tags=request.tags,
@@ -35,8 +35,8 @@ class PostgresSearch:
                         uploaded_before=request.uploaded_before,
                     )
                 items = [_hit(row, 0.0, "") for row in rows]
-                return SearchResults(items=items, total=total, query="")
-            rows, total = await store.search_files(
+                return SearchResults(items=items, total=total, total_exact=exact, query="")
+            rows, total, exact = await store.search_files(
                 conn=conn,
                 query=request.query,
                 limit=request.limit,
@@ -51,7 +51,7 @@ class PostgresSearch:
             if not highlight:
                 highlight = mark_terms(row["filename"], request.query)
             items.append(_hit(row, float(row["rank"]), highlight))
-        return SearchResults(items=items, total=total, query=request.query)
+        return SearchResults(items=items, total=total, total_exact=exact, query=request.query)
 
     async def index_file(self, file: dict[str, Any]) -> None:
         return None  # the trigger keeps the index in the row itself
