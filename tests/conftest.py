@@ -1,17 +1,14 @@
 """Fixtures for the cross-service tests: a real Kubernetes API server, the stack's processes."""
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import psycopg
 import pytest
 
 from skyras import apikeys
 from skyras.db import connect
-from skyras.testing import PostgresServer
 from tests.cluster.controlplane import ControlPlane, ExternalCluster, cluster
 
 if TYPE_CHECKING:
@@ -29,17 +26,6 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane | Ex
             "wait", "--for=condition=Established", "crd/agents.skyras.io", "--timeout=60s"
         )
         yield plane
-
-
-@pytest.fixture(scope="module")
-def module_database_url(pg_server: PostgresServer, migrated_template: str) -> Iterator[str]:
-    """A migrated database shared by one test module (for long-lived processes)."""
-    name = f"m_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {migrated_template}")
-    yield pg_server.url_for(name)
-    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -50,3 +50,16 @@ async def add_event(
     )
     await conn.execute(f"NOTIFY {OUTBOX_NOTIFY_CHANNEL}")
     return event
+
+
+def event_from_row(row: dict[str, Any]) -> Event:
+    """The envelope of an `events` row (the relay publishes it, the hub lists it)."""
+    return Event(
+        id=row["id"],
+        type=row["type"],
+        source=row["source"],
+        subject=row["subject"],
+        time=row["created_at"],
+        data=row["data"],
+        correlationid=row["correlation_id"],
+    )

@@ -27,25 +27,13 @@ from redis.asyncio import Redis
 from skyras import metrics
 from skyras.constants import pubsub_channel, stream_key
 from skyras.db import Pool, connect
-from skyras.events import Event, encode
-from skyras.outbox import OUTBOX_NOTIFY_CHANNEL
+from skyras.events import encode
+from skyras.outbox import OUTBOX_NOTIFY_CHANNEL, event_from_row
 
 log = logging.getLogger("skyras.relay")
 
 _RELAY_LOCK_ID = 0x5C1_2A5_0002
 BATCH_SIZE = 200
-
-
-def _row_to_event(row: dict[str, Any]) -> Event:
-    return Event(
-        id=row["id"],
-        type=row["type"],
-        source=row["source"],
-        subject=row["subject"],
-        time=row["created_at"],
-        data=row["data"],
-        correlationid=row["correlation_id"],
-    )
 
 
 class Relay:
@@ -84,7 +72,7 @@ class Relay:
             return 0
         async with self.redis.pipeline(transaction=False) as pipe:
             for row in rows:
-                payload = encode(_row_to_event(row))
+                payload = encode(event_from_row(row))
                 pipe.xadd(
                     stream_key(row["channel"]),
                     {"event": payload},

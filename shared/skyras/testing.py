@@ -100,30 +100,38 @@ def migrated_template(pg_server: PostgresServer) -> str:
     return TEMPLATE_DB
 
 
+@contextlib.contextmanager
+def _fresh_database(server: PostgresServer, prefix: str, template: str | None) -> Iterator[str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    clone = f" TEMPLATE {template}" if template else ""
+    with psycopg.connect(server.admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}{clone}")
+    try:
+        yield server.url_for(name)
+    finally:
+        with psycopg.connect(server.admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
 def database_url(pg_server: PostgresServer, migrated_template: str) -> Iterator[str]:
     """A fresh, migrated database for this test alone."""
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {migrated_template}")
-    try:
-        yield pg_server.url_for(name)
-    finally:
-        with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with _fresh_database(pg_server, "t", migrated_template) as url:
+        yield url
 
 
 @pytest.fixture
 def empty_database_url(pg_server: PostgresServer) -> Iterator[str]:
     """A database with no tables at all (for migration tests)."""
-    name = f"e_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield pg_server.url_for(name)
-    finally:
-        with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with _fresh_database(pg_server, "e", None) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_database_url(pg_server: PostgresServer, migrated_template: str) -> Iterator[str]:
+    """A migrated database shared by one test module (for long-lived processes)."""
+    with _fresh_database(pg_server, "m", migrated_template) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from skyras import deadletter
+from skyras import deadletter, outbox
 from skyras.constants import CHANNELS
 from skyras.errors import ApiError
 from skyras_hub import store
@@ -49,14 +49,10 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
 
 
 def _public(row: dict[str, Any]) -> EventPublic:
+    event = outbox.event_from_row(row)
     return EventPublic(
-        id=str(row["id"]),
-        type=row["type"],
-        source=row["source"],
-        subject=row["subject"],
-        time=row["created_at"],
-        data=row["data"],
-        correlationid=row["correlation_id"],
+        **event.model_dump(include={"type", "source", "subject", "time", "data", "correlationid"}),
+        id=str(event.id),
         channel=row["channel"],
         published_at=row["published_at"],
     )
