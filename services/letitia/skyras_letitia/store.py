@@ -8,6 +8,7 @@ shaped like `FilePublic` (`file_json` turns one into the event payload).
 import base64
 import binascii
 import json
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -480,23 +481,40 @@ async def task_exists(*, conn: Conn, task_id: UUID) -> bool:
     return bool(row and row["found"])
 
 
-async def files_matching_task(*, conn: Conn, tags: list[str], text: str) -> list[dict[str, Any]]:
-    """Candidates for a task: files sharing a tag, or whose name (or stem) occurs in its text.
+def names_in_text(text: str, *, max_words: int = 12) -> list[str]:
+    """Every stretch of `text` that starts and ends on a word boundary, lower-cased.
 
-    The name test here is a substring prefilter; the caller checks word
-    boundaries. Stems shorter than 3 characters are ignored (too many false hits).
+    A file is "named" in a task when its filename (or stem) is one of these,
+    which the indexes on lower(filename) and its stem can look up directly.
+    """
+    runs = [m.span() for m in re.finditer(r"\w+", text)]
+    names = {
+        text[start : runs[j][1]].lower()
+        for i, (start, _) in enumerate(runs)
+        for j in range(i, min(i + max_words, len(runs)))
+        if runs[j][1] - start <= 255
+    }
+    return sorted(names)
+
+
+async def files_matching_task(*, conn: Conn, tags: list[str], text: str) -> list[dict[str, Any]]:
+    """Candidates for a task: files sharing a tag, or whose name (or stem) the text names.
+
+    Index lookups only (tags GIN, lower(filename) and stem expression indexes),
+    so a task costs the same whatever the size of the library. Stems shorter
+    than 3 characters are ignored (too many false hits); the caller re-checks.
     """
     cur = await conn.execute(
         f"""SELECT {FILE_COLUMNS},
                    regexp_replace(f.filename, '\\.[^.]*$', '') AS stem
             FROM files f
             WHERE (cardinality(%(tags)s::text[]) > 0 AND f.tags && %(tags)s::text[])
-               OR strpos(%(text)s, lower(f.filename)) > 0
-               OR (char_length(regexp_replace(f.filename, '\\.[^.]*$', '')) >= 3
-                   AND strpos(%(text)s, lower(regexp_replace(f.filename, '\\.[^.]*$', ''))) > 0)
+               OR lower(f.filename) = ANY(%(names)s::text[])
+               OR (lower(regexp_replace(f.filename, '\\.[^.]*$', '')) = ANY(%(names)s::text[])
+                   AND char_length(regexp_replace(f.filename, '\\.[^.]*$', '')) >= 3)
             ORDER BY f.uploaded_at DESC, f.id DESC
             LIMIT 500""",
-        {"tags": tags, "text": text.lower()},
+        {"tags": tags, "names": names_in_text(text)},
     )
     return [dict(r) for r in await cur.fetchall()]
 
