@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from skyras import metrics
@@ -78,9 +79,22 @@ class RequestContextMiddleware:
             correlation_id_var.reset(cid_token)
 
 
+# The labelled children, looked up once per (method, route, status): `.labels()` validates
+# and locks on every call. Bounded like the metrics' own label sets.
+_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
 def _observe(scope: Scope, status: int, seconds: float) -> None:
     route = scope.get("route")
     template = getattr(route, "path", None) or "unmatched"
     method = scope.get("method", "")
-    metrics.HTTP_REQUESTS.labels(method, template, str(status)).inc()
-    metrics.HTTP_LATENCY.labels(method, template).observe(seconds)
+    key = (method, template, status)
+    children = _children.get(key)
+    if children is None:
+        children = (
+            metrics.HTTP_REQUESTS.labels(method, template, str(status)),
+            metrics.HTTP_LATENCY.labels(method, template),
+        )
+        _children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)

@@ -27,7 +27,8 @@ from skyras_hub.config import HubSettings
 
 log = logging.getLogger("skyras_hub.ratelimit")
 
-# KEYS[1] bucket; ARGV: rate (tokens/s), burst. Returns {allowed, tokens left, seconds to wait}.
+# KEYS[1] bucket; ARGV: rate (tokens/s), burst. Returns 0 when a token was taken, else the
+# milliseconds to wait for one (at least 1). One integer: the reply is parsed on every request.
 TOKEN_BUCKET = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
@@ -41,17 +42,15 @@ if tokens == nil or ts == nil then
   ts = now
 end
 tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
-local allowed = 0
-local wait = 0
+local wait_ms = 0
 if tokens >= 1 then
   tokens = tokens - 1
-  allowed = 1
 else
-  wait = (1 - tokens) / rate
+  wait_ms = math.max(1, math.ceil((1 - tokens) / rate * 1000))
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return {allowed, tostring(tokens), tostring(wait)}
+return wait_ms
 """
 
 _FAIL_OPEN_SECONDS = 5.0
@@ -77,7 +76,7 @@ class RateLimiter:
             return
         burst = self.settings.rate_limit_burst
         try:
-            allowed, _, wait = await self.script(
+            wait_ms = await self.script(
                 keys=[f"{RATE_LIMIT_PREFIX}{principal.rate_limit_key}"],
                 args=[per_minute / 60.0, burst],
             )
@@ -87,10 +86,10 @@ class RateLimiter:
                 self.warned_at = time.monotonic()
                 log.warning("rate limiting is off: Redis is unreachable (%s)", exc)
             return
-        if int(allowed) == 1:
+        if not wait_ms:
             return
         metrics.RATE_LIMITED.inc()
-        retry_after = max(1, math.ceil(float(wait)))
+        retry_after = max(1, math.ceil(int(wait_ms) / 1000))
         raise ApiError(
             429,
             f"Too many requests: {per_minute} per minute allowed (burst {burst}); "

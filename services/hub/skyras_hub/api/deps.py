@@ -3,6 +3,9 @@
 `AuthDep` authenticates the caller, checks the scope the request's method
 needs and takes a rate-limit token; `RegistryWriterDep` does the same but
 needs the `registry` scope. Both show up as the Bearer scheme in /docs.
+
+Every dependency is `async def`, even the trivial ones: FastAPI runs a plain
+`def` dependency in its thread pool, a thread hop per request for nothing.
 """
 
 from typing import Annotated
@@ -53,19 +56,19 @@ async def get_registry_writer(request: Request, credentials: Credentials) -> Pri
     return await _principal(request, credentials, "registry")
 
 
-def get_settings(request: Request) -> HubSettings:
+async def get_settings(request: Request) -> HubSettings:
     return request.app.state.settings
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
-def get_proxy(request: Request) -> Proxy:
+async def get_proxy(request: Request) -> Proxy:
     return request.app.state.proxy
 
 
-def get_fanout(request: Request) -> Fanout:
+async def get_fanout(request: Request) -> Fanout:
     return request.app.state.fanout
 
 

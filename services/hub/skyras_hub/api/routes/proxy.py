@@ -7,9 +7,10 @@ from fastapi.routing import APIRoute
 
 from skyras.errors import ApiError
 from skyras_hub import proxy
-from skyras_hub.api.deps import AuthDep, ProxyDep, RegistryDep
+from skyras_hub.api.deps import AuthDep
 from skyras_hub.api.routes import agents
 from skyras_hub.models import HTTP_METHODS
+from skyras_hub.registry import Registry
 
 router = APIRouter(prefix="/api/v2/agents", tags=["agents"])
 
@@ -73,10 +74,11 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def forward_to_agent(
-    agent: str, path: str, request: Request, registry: RegistryDep, hub_proxy: ProxyDep, _: AuthDep
-) -> Response:
+async def forward_to_agent(agent: str, path: str, request: Request, _: AuthDep) -> Response:
     """Forward to the agent's declared route."""
+    # The registry and the proxy are read from app.state directly, not as dependencies:
+    # this is the hub's hot path and every FastAPI dependency costs time per request.
+    registry: Registry = request.app.state.registry
     registered = registry.get(agent)
     if registered is None:
         raise ApiError(
@@ -85,12 +87,10 @@ async def forward_to_agent(
             code="agent_not_found",
             details={"agent": agent, "agents": [a.name for a in registry.all()]},
         )
-    return await proxy.forward(hub_proxy, request, registered)
+    return await proxy.forward(request.app.state.proxy, request, registered)
 
 
-async def forward_to_agent_root(
-    agent: str, request: Request, registry: RegistryDep, hub_proxy: ProxyDep, principal: AuthDep
-) -> Response:
+async def forward_to_agent_root(agent: str, request: Request, principal: AuthDep) -> Response:
     allowed = _STATIC_METHODS.get(request.url.path)
     if allowed:
         # A hub path such as /api/v2/agents/status, called with another method.
@@ -99,7 +99,7 @@ async def forward_to_agent_root(
             f"Method {request.method} is not allowed on {request.url.path}",
             headers={"Allow": ", ".join(allowed)},
         )
-    return await forward_to_agent(agent, "", request, registry, hub_proxy, principal)
+    return await forward_to_agent(agent, "", request, principal)
 
 
 # One route per method, so that each has its own operation in the OpenAPI document.
