@@ -6,14 +6,14 @@ prefix, then the agent whose chat keywords match the most words of the
 message (ties go to the first by name). No keyword at all: no agent.
 """
 
+import asyncio
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from skyras.errors import ApiError
-from skyras_hub.proxy import Proxy, transport_error
+from skyras_hub.proxy import FORWARD_ERRORS, Proxy, transport_error
 from skyras_hub.registry import RegisteredAgent
 
 _MENTION = re.compile(r"^\s*@([A-Za-z0-9-]{1,63})\b[\s,:;]*")
@@ -91,13 +91,16 @@ async def ask_agent(
     """POST the message to the agent's /api/chat; errors become 502/503/504 ApiErrors."""
     breaker = proxy.check_breaker(agent.name)
     try:
-        response = await proxy.client.post(
-            f"{agent.endpoint}/api/chat",
-            json={"message": message},
-            headers={"x-request-id": request_id},
-            timeout=httpx.Timeout(timeout, connect=proxy.settings.proxy_connect_timeout),
-        )
-    except httpx.TransportError as exc:
+        async with (
+            asyncio.timeout(timeout),
+            proxy.session.post(
+                f"{agent.endpoint}/api/chat",
+                data=json.dumps({"message": message}),
+                headers={"x-request-id": request_id, "content-type": "application/json"},
+            ) as reply,
+        ):
+            status_code, raw = reply.status, await reply.read()
+    except FORWARD_ERRORS as exc:
         breaker.failure()
         error = transport_error(agent.name, exc)
         if error.status_code == 503:
@@ -108,10 +111,10 @@ async def ask_agent(
         raise
     breaker.success()
     try:
-        body = response.json()
+        body = json.loads(raw)
     except ValueError:
         body = None
-    if response.status_code >= 400 or not isinstance(body, dict) or "reply" not in body:
+    if status_code >= 400 or not isinstance(body, dict) or "reply" not in body:
         message_text = (
             body.get("error", {}).get("message")
             if isinstance(body, dict) and isinstance(body.get("error"), dict)
@@ -120,8 +123,8 @@ async def ask_agent(
         raise ApiError(
             502,
             f"Agent {agent.name} could not answer the chat message"
-            + (f": {message_text}" if message_text else f" (status {response.status_code})"),
+            + (f": {message_text}" if message_text else f" (status {status_code})"),
             code="bad_gateway",
-            details={"agent": agent.name, "status": response.status_code},
+            details={"agent": agent.name, "status": status_code},
         )
     return {"agent": agent.name, "reply": str(body["reply"]), "data": body.get("data")}

@@ -25,7 +25,6 @@ class HubSettings(ServiceSettings):
     proxy_connect_timeout: float = Field(default=2.0, gt=0)
     proxy_read_timeout: float = Field(default=30.0, gt=0)
     proxy_max_connections: int = Field(default=200, ge=1)
-    proxy_max_keepalive: int = Field(default=50, ge=0)
     # The circuit breaker per agent: open after this many consecutive
     # transport failures, try again (half-open) after the cool-down.
     breaker_failure_threshold: int = Field(default=5, ge=1)

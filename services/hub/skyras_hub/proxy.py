@@ -1,15 +1,14 @@
 """Forwarding to agents: pooled HTTP clients, bodies streamed both ways, a breaker per agent.
 
 Who fills it: `open_proxy`/`close_proxy` (startup and shutdown hooks) create
-and close the app's two clients: an `aiohttp.ClientSession` (`session`) that
-forwards requests, and an `httpx.AsyncClient` (`client`) for the hub's own
-calls to agents (agent status, chat). Who reads it: the proxy route
-(`forward`), agent status and chat (through `client` and `breaker`).
+and close the app's one pooled `aiohttp.ClientSession` (`session`). Who reads
+it: the proxy route (`forward`), agent status and chat (through `session`
+and `breaker`).
 
-Forwarding uses aiohttp because it is the hot path: measured on this hub,
-httpx + httpcore cost about 0.8-1.5 ms of CPU per forwarded request (h11 in
-pure Python, anyio locks and events, a failing `import sniffio` per lock),
-aiohttp about 0.15 ms (bench/README.md, hub_overhead).
+aiohttp rather than httpx because forwarding is the hot path: measured on
+this hub, httpx + httpcore cost about 0.8-1.5 ms of CPU per forwarded request
+(h11 in pure Python, anyio locks and events, a failing `import sniffio` per
+lock), aiohttp about 0.15 ms (bench/README.md, hub_overhead).
 
 Nothing is buffered: the request body goes to the agent as it arrives
 (`request.stream()`), the response comes back as it arrives, and the upstream
@@ -28,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-import httpx
 from fastapi import FastAPI, Request
 from prometheus_client import Counter, Histogram
 from starlette.responses import StreamingResponse
@@ -135,8 +133,7 @@ class CircuitBreaker:
 @dataclass
 class Proxy:
     settings: HubSettings
-    client: httpx.AsyncClient  # the hub's own calls: agent status, chat
-    session: aiohttp.ClientSession  # forwarding
+    session: aiohttp.ClientSession  # forwarding, agent status, chat
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
     in_flight: int = 0  # forwarded requests holding a connection (tells pool waits apart)
 
@@ -166,32 +163,12 @@ class Proxy:
         return breaker
 
 
-def build_client(settings: HubSettings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(
-            connect=settings.proxy_connect_timeout,
-            read=settings.proxy_read_timeout,
-            write=settings.proxy_read_timeout,
-            pool=settings.proxy_connect_timeout,
-        ),
-        limits=httpx.Limits(
-            max_connections=settings.proxy_max_connections,
-            max_keepalive_connections=settings.proxy_max_keepalive,
-            # Below uvicorn's 5 s keep-alive, so we never reuse a connection the agent
-            # is closing (that surfaces as "Server disconnected without a response").
-            keepalive_expiry=4,
-        ),
-        follow_redirects=False,
-        trust_env=False,  # agents are reached directly, never through an HTTP_PROXY
-    )
-
-
 # Agents' response headers may be long (cookies); h11 (httpx) accepted them, so allow as much.
 _MAX_HEADER_BYTES = 64 * 1024
 
 
 def build_session(settings: HubSettings) -> aiohttp.ClientSession:
-    """The forwarding client: same timeouts and pool size as `build_client`, nothing added.
+    """The hub's client to agents: pooled, with the proxy timeouts, nothing added.
 
     No cookie jar (an agent's Set-Cookie is for the caller, never for the hub's
     next request), no decompression (bytes pass as they are), and none of the
@@ -200,7 +177,9 @@ def build_session(settings: HubSettings) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
         limit=settings.proxy_max_connections,
         limit_per_host=0,
-        keepalive_timeout=4,  # below uvicorn's 5 s keep-alive (see build_client)
+        # Below uvicorn's 5 s keep-alive, so we never reuse a connection the agent
+        # is closing (that surfaces as "Server disconnected without a response").
+        keepalive_timeout=4,
     )
     return aiohttp.ClientSession(
         connector=connector,
@@ -223,11 +202,10 @@ def build_session(settings: HubSettings) -> aiohttp.ClientSession:
 
 async def open_proxy(app: FastAPI) -> None:
     settings: HubSettings = app.state.settings
-    app.state.proxy = Proxy(settings, build_client(settings), build_session(settings))
+    app.state.proxy = Proxy(settings, build_session(settings))
 
 
 async def close_proxy(app: FastAPI) -> None:
-    await app.state.proxy.client.aclose()
     await app.state.proxy.session.close()
 
 
@@ -236,12 +214,6 @@ FORWARD_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
 
 
 def _failure_kind(exc: BaseException, pool_full: bool = False) -> str:
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
-        return "connect"
-    if isinstance(exc, httpx.PoolTimeout):
-        return "pool"
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         # aiohttp's connect timeout covers waiting for a pooled connection too.
         return "pool" if pool_full else "connect"
@@ -252,10 +224,8 @@ def _failure_kind(exc: BaseException, pool_full: bool = False) -> str:
     return "protocol"
 
 
-def transport_error(
-    agent: str, exc: httpx.TransportError | BaseException, pool_full: bool = False
-) -> ApiError:
-    """The JSON error a transport failure (httpx's or aiohttp's) becomes, with its metric counted."""
+def transport_error(agent: str, exc: BaseException, pool_full: bool = False) -> ApiError:
+    """The JSON error a transport failure becomes, with its metric counted."""
     kind = _failure_kind(exc, pool_full)
     if kind == "connect":
         status, message = 503, f"Agent {agent} is not reachable (it may be down)"

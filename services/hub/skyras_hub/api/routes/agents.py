@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, Request
 
 from skyras_hub.api.deps import AuthDep, ProxyDep, RegistryDep, SettingsDep
@@ -14,23 +14,22 @@ router = APIRouter(prefix="/api/v2/agents", tags=["agents"])
 
 
 async def check_agent(
-    client: httpx.AsyncClient, agent: RegisteredAgent, timeout: float, request_id: str
+    session: aiohttp.ClientSession, agent: RegisteredAgent, timeout: float, request_id: str
 ) -> AgentHealth:
     started = time.perf_counter()
     error: str | None = None
     try:
-        async with asyncio.timeout(timeout):
-            response = await client.get(
-                f"{agent.endpoint}/health",
-                timeout=timeout,
-                headers={"x-request-id": request_id},
-            )
-        status = "healthy" if response.status_code == 200 else "unhealthy"
+        async with (
+            asyncio.timeout(timeout),
+            session.get(f"{agent.endpoint}/health", headers={"x-request-id": request_id}) as reply,
+        ):
+            await reply.read()
+        status = "healthy" if reply.status == 200 else "unhealthy"
         if status == "unhealthy":
-            error = f"/health answered {response.status_code}"
-    except (TimeoutError, httpx.TimeoutException):
+            error = f"/health answered {reply.status}"
+    except TimeoutError:
         status, error = "down", f"no answer within {timeout:g}s"
-    except httpx.HTTPError as exc:
+    except (aiohttp.ClientError, OSError) as exc:
         status, error = "down", str(exc) or type(exc).__name__
     latency = round((time.perf_counter() - started) * 1000, 2)
     return AgentHealth(
@@ -65,7 +64,7 @@ async def agents_status(
     results = await asyncio.gather(
         *(
             check_agent(
-                hub_proxy.client, a, settings.status_timeout_seconds, request.state.request_id
+                hub_proxy.session, a, settings.status_timeout_seconds, request.state.request_id
             )
             for a in agents
         )
