@@ -152,3 +152,17 @@ def test_status_says_when_nothing_runs(project: Path, data_dir: Path) -> None:
     result = skyras("status", "--data-dir", str(data_dir), cwd=project)
     assert result.returncode == 1
     assert "not running" in result.stdout
+
+
+def test_down_cleans_up_after_a_runner_that_was_killed(project: Path, data_dir: Path) -> None:
+    up = Up(project, data_dir, free_port()).start()
+    state = up.state()
+    assert up.proc is not None
+    up.proc.send_signal(signal.SIGKILL)  # no chance to stop its children
+    up.wait()
+    assert all(pid_alive(p["pid"]) for p in state["processes"])
+
+    down = skyras("down", "--data-dir", str(data_dir), cwd=project)
+
+    assert down.returncode == 0 and "cleaned up" in down.stdout
+    no_process_left(state, data_dir)

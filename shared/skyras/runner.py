@@ -10,6 +10,7 @@ the hub from its manifest, and stops everything, in order, on Ctrl-C or
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
 
 from skyras import apikeys
 from skyras.db import connect
@@ -189,8 +191,6 @@ class LocalRunner:
 
     @staticmethod
     def _module_installed(manifest: AgentManifest) -> bool:
-        import importlib.util
-
         for arg in manifest.spec.command:
             if ":" in arg and "." in arg.split(":", 1)[0]:
                 module = arg.split(":", 1)[0]
@@ -469,8 +469,6 @@ def stop_running(data_dir: Path, timeout: float = 60) -> str:
         EmbeddedPostgres(data_dir / "postgres").stop()
     if state.redis_embedded:
         with contextlib.suppress(Exception):
-            import redis
-
             redis.Redis.from_url(state.redis_url).shutdown()
     RunnerState.path(data_dir).unlink(missing_ok=True)
     return "SkyRas stopped (cleaned up after a runner that had died)"
