@@ -18,12 +18,10 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from skyras import apikeys
-from skyras.db import connect
 from skyras.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from skyras.manifests import load_manifest
 from skyras.migrate import apply_migrations
-from skyras.testing import ServiceProcess
+from skyras.testing import ServiceProcess, create_api_key_sync
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DB = "skyras_bench"
@@ -66,7 +64,7 @@ class Infra:
 
     def register(self, hub: ServiceProcess, name: str, agent: ServiceProcess) -> None:
         """PUT the agent's manifest (routes, events, chat) into the hub's registry."""
-        token = create_api_key(self.database_url, "registry")
+        token = create_api_key_sync(self.database_url, "registry", name="bench")
         body = load_manifest(ROOT / "manifests" / "agents" / f"{name}.yaml").registration_body(
             agent.url
         )
@@ -77,19 +75,6 @@ class Infra:
             timeout=10,
         )
         response.raise_for_status()
-
-
-def create_api_key(database_url: str, *scopes: str, name: str = "bench") -> str:
-    async def run() -> str:
-        conn = await connect(database_url)
-        try:
-            _, plaintext = await apikeys.create_key(conn, name=name, scopes=list(scopes))
-            await conn.commit()
-            return plaintext
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
 
 
 @contextlib.contextmanager

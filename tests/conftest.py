@@ -1,14 +1,11 @@
 """Fixtures for the cross-service tests: a real Kubernetes API server, the stack's processes."""
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from skyras import apikeys
-from skyras.db import connect
 from tests.cluster.controlplane import ControlPlane, ExternalCluster, cluster
 
 if TYPE_CHECKING:
@@ -35,16 +32,3 @@ def stack(database_url: str, redis_url: str, tmp_path: Path) -> Iterator["Stack"
 
     with Stack(database_url, redis_url, tmp_path) as running:
         yield running
-
-
-def create_api_key(database_url: str, *scopes: str, name: str = "test") -> str:
-    async def run() -> str:
-        conn = await connect(database_url)
-        try:
-            _, plaintext = await apikeys.create_key(conn, name=name, scopes=list(scopes))
-            await conn.commit()
-            return plaintext
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())

@@ -10,8 +10,8 @@ import httpx
 import psycopg
 
 from skyras.manifests import load_manifest
-from skyras.testing import ServiceProcess
-from tests.conftest import ROOT, create_api_key
+from skyras.testing import ServiceProcess, create_api_key_sync
+from tests.conftest import ROOT
 
 
 def eventually(check: Callable[[], Any], timeout: float = 15, what: str = "condition") -> Any:
@@ -56,7 +56,7 @@ class Stack:
     def __enter__(self) -> "Stack":
         for proc in (self.hub, self.marcus, self.letitia):
             proc.start()
-        token = create_api_key(self.database_url, "registry", name="flows")
+        token = create_api_key_sync(self.database_url, "registry", name="flows")
         for name, proc in (("marcus", self.marcus), ("letitia", self.letitia)):
             body = load_manifest(ROOT / "manifests" / "agents" / f"{name}.yaml").registration_body(
                 proc.url

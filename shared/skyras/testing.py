@@ -31,6 +31,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from skyras import apikeys
+from skyras.db import connect
 from skyras.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from skyras.migrate import apply_migrations
 
@@ -154,6 +156,22 @@ def service_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, 
         "SKYRAS_DATA_DIR": str(tmp_path / "data"),
         "SKYRAS_LOG_FORMAT": "json",
     }
+
+
+async def create_api_key(database_url: str, *scopes: str, name: str = "test") -> str:
+    """Store a new API key with these scopes; returns its plaintext."""
+    conn = await connect(database_url)
+    try:
+        _, plaintext = await apikeys.create_key(conn, name=name, scopes=list(scopes))
+        await conn.commit()
+        return plaintext
+    finally:
+        await conn.close()
+
+
+def create_api_key_sync(database_url: str, *scopes: str, name: str = "test") -> str:
+    """`create_api_key` for code outside an event loop (process-level tests, benchmarks)."""
+    return asyncio.run(create_api_key(database_url, *scopes, name=name))
 
 
 class ServedApp:

@@ -20,9 +20,9 @@ import yaml
 
 from skyras.constants import channel_for_type, stream_key
 from skyras.embedded import EmbeddedRedis, free_port
-from skyras.testing import ServiceProcess
+from skyras.testing import ServiceProcess, create_api_key_sync
 from tests.cluster.controlplane import ControlPlane
-from tests.conftest import ROOT, create_api_key
+from tests.conftest import ROOT
 from tests.utils import eventually
 
 pytestmark = pytest.mark.kube
@@ -47,7 +47,7 @@ class Stack:
             "SKYRAS_DATA_DIR": str(logs / "data"),
         }
         self.hub = ServiceProcess("skyras_hub.main:app", self.env, log=logs / "hub.log")
-        self.token = create_api_key(database_url, "registry", "read", "write", name="operator")
+        self.token = create_api_key_sync(database_url, "registry", "read", "write", name="operator")
         self.agents: list[ServiceProcess] = []
         self.operator: subprocess.Popen[bytes] | None = None
 

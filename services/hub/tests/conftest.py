@@ -6,10 +6,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from skyras.testing import ServedApp, serve
+from skyras.testing import ServedApp, create_api_key, serve
 
 from .utils.agents import AgentLog, agent_app
-from .utils.hub import create_key, register, registration, running_hub
+from .utils.hub import register, registration, running_hub
 
 
 @dataclass
@@ -25,7 +25,7 @@ class HubWithAgent:
 
 @pytest.fixture
 async def registry_key(database_url: str) -> str:
-    return await create_key(database_url, "registry", name="registrar")
+    return await create_api_key(database_url, "registry", name="registrar")
 
 
 @pytest.fixture

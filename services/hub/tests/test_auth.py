@@ -7,10 +7,10 @@ import httpx
 from skyras import apikeys
 from skyras.db import connect
 from skyras.embedded import free_port
-from skyras.testing import ServedApp
+from skyras.testing import ServedApp, create_api_key
 
 from .utils.agents import agent_app
-from .utils.hub import bearer, create_key, register, registration, running_hub
+from .utils.hub import bearer, register, registration, running_hub
 
 GET_TASKS = ("GET", "/api/v2/agents/echo/tasks")
 POST_TASK = ("POST", "/api/v2/agents/echo/task")
@@ -33,8 +33,8 @@ async def _call(client: httpx.AsyncClient, call: tuple[str, str], key: str | Non
 
 async def test_required_mode_checks_every_scope(service_env: dict[str, str]) -> None:
     url = service_env["SKYRAS_DATABASE_URL"]
-    registrar = await create_key(url, "registry")
-    keys = {scope: await create_key(url, scope, name=scope) for scope in apikeys.API_KEY_SCOPES}
+    registrar = await create_api_key(url, "registry")
+    keys = {scope: await create_api_key(url, scope, name=scope) for scope in apikeys.API_KEY_SCOPES}
     expected = {
         # scope: (GET proxied, POST proxied, registry GET, registry PUT, events, chat)
         "read": (200, 403, 200, 403, 200, 403),
@@ -77,7 +77,7 @@ async def test_required_mode_without_a_key_is_401_json_with_a_challenge(
 
 async def test_revoked_key_is_401(service_env: dict[str, str]) -> None:
     url = service_env["SKYRAS_DATABASE_URL"]
-    key = await create_key(url, "read", name="leaving")
+    key = await create_api_key(url, "read", name="leaving")
     conn = await connect(url)
     try:
         await apikeys.revoke_key(conn, "leaving")
@@ -91,7 +91,7 @@ async def test_revoked_key_is_401(service_env: dict[str, str]) -> None:
 async def test_loopback_open_needs_no_key_from_loopback_but_registry_writes_do(
     service_env: dict[str, str],
 ) -> None:
-    read_key = await create_key(service_env["SKYRAS_DATABASE_URL"], "read")
+    read_key = await create_api_key(service_env["SKYRAS_DATABASE_URL"], "read")
     async with (
         ServedApp(agent_app("echo")) as agent,
         running_hub(service_env, auth_mode="loopback-open") as hub,
@@ -104,7 +104,7 @@ async def test_loopback_open_needs_no_key_from_loopback_but_registry_writes_do(
         )
         assert wrong_scope.status_code == 403
         assert wrong_scope.json()["error"]["details"]["required_scope"] == "registry"
-        registrar = await create_key(service_env["SKYRAS_DATABASE_URL"], "registry")
+        registrar = await create_api_key(service_env["SKYRAS_DATABASE_URL"], "registry")
         await register(hub.url, registrar, "echo", registration(agent.url), expect=201)
         assert (await _call(client, GET_TASKS, None)) == 200
         assert (await _call(client, POST_TASK, None)) == 200
@@ -132,7 +132,7 @@ async def test_loopback_open_does_not_trust_forwarded_for_from_remote_clients(
 
 async def test_rate_limit_gives_429_with_retry_after_per_key(service_env: dict[str, str]) -> None:
     url = service_env["SKYRAS_DATABASE_URL"]
-    first, second = await create_key(url, "read"), await create_key(url, "read")
+    first, second = await create_api_key(url, "read"), await create_api_key(url, "read")
     async with (
         running_hub(
             service_env, auth_mode="required", rate_limit_per_minute=60, rate_limit_burst=3
@@ -160,7 +160,7 @@ async def test_rate_limit_gives_429_with_retry_after_per_key(service_env: dict[s
 async def test_rate_limit_per_scope_override_and_per_client_without_key(
     service_env: dict[str, str],
 ) -> None:
-    admin = await create_key(service_env["SKYRAS_DATABASE_URL"], "admin")
+    admin = await create_api_key(service_env["SKYRAS_DATABASE_URL"], "admin")
     async with (
         running_hub(
             service_env,

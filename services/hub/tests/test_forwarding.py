@@ -5,9 +5,11 @@ import time
 
 import httpx
 
+from skyras.testing import create_api_key
+
 from .conftest import HubWithAgent
 from .utils.agents import header_values
-from .utils.hub import bearer, create_key
+from .utils.hub import bearer
 
 
 async def test_a_declared_route_reaches_its_target_with_parameters_filled(
@@ -125,7 +127,7 @@ async def test_host_is_rewritten_and_forwarded_headers_are_set(echo_hub: HubWith
 async def test_forwarded_for_chain_keeps_the_original_client(
     echo_hub: HubWithAgent, database_url: str
 ) -> None:
-    key = await create_key(database_url, "read")
+    key = await create_api_key(database_url, "read")
     async with echo_hub.client() as client:
         response = await client.get(
             "/api/v2/agents/echo/tasks",

@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 
 from skyras.manifests import load_manifests
-from skyras.testing import ServedApp, ServiceProcess
+from skyras.testing import ServedApp, ServiceProcess, create_api_key
 
 from .utils.agents import agent_app
-from .utils.hub import ECHO_ROUTES, bearer, create_key, register, registration, running_hub
+from .utils.hub import ECHO_ROUTES, bearer, register, registration, running_hub
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -140,7 +140,7 @@ async def test_registry_writes_announce_a_registry_changed_event(
 async def test_two_hub_processes_agree_within_a_second(
     service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    key = await create_key(service_env["SKYRAS_DATABASE_URL"], "registry", "read")
+    key = await create_api_key(service_env["SKYRAS_DATABASE_URL"], "registry", "read")
     env = {**service_env, "SKYRAS_AUTH_MODE": "required", "SKYRAS_LOG_LEVEL": "WARNING",
            # Only pub/sub may make them agree this fast.
            "SKYRAS_REGISTRY_REFRESH_SECONDS": "600"}  # fmt: skip

@@ -8,8 +8,6 @@ from typing import Any
 
 import httpx
 
-from skyras import apikeys
-from skyras.db import connect
 from skyras.testing import ServedApp
 from skyras_hub.config import HubSettings
 from skyras_hub.main import build_app
@@ -35,16 +33,6 @@ async def running_hub(env: dict[str, str], **overrides: Any) -> AsyncIterator[Se
     async with ServedApp(app) as served:
         await asyncio.wait_for(app.state.fanout.connected.wait(), 10)
         yield served
-
-
-async def create_key(database_url: str, *scopes: str, name: str = "test") -> str:
-    conn = await connect(database_url)
-    try:
-        _, plaintext = await apikeys.create_key(conn, name=name, scopes=list(scopes))
-        await conn.commit()
-        return plaintext
-    finally:
-        await conn.close()
 
 
 def bearer(key: str) -> dict[str, str]:
