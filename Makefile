@@ -13,6 +13,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 FRONTEND := services/frontend
 PYTEST_ARGS ?=
+# Debian packages the tests need (`make system-deps`): the browser, audio tools, fonts.
+SYSTEM_PACKAGES := chromium ffmpeg sox libsox-fmt-all espeak-ng fonts-dejavu-core fonts-noto-cjk
 
 .PHONY: help
 help: ## List the targets
@@ -47,7 +49,7 @@ status: ## Show the local processes, their health, and the database and Redis UR
 	$(BIN)/skyras status
 
 .PHONY: test
-test: install kube-build browser-deps ## Run every test (starts the servers the tests need)
+test: install kube-build system-deps ## Run every test (starts the servers the tests need)
 	$(BIN)/pytest $(PYTEST_ARGS)
 	cd $(FRONTEND) && npm test
 
@@ -111,9 +113,11 @@ chart-lint: install ## helm lint --strict charts/skyras (helm from tests/cluster
 chart-test: install ## Chart tests: lint, template, dry-run, install/upgrade/uninstall on the local control plane
 	$(BIN)/pytest tests/chart $(PYTEST_ARGS)
 
-.PHONY: browser-deps
-browser-deps: ## Install Debian's chromium for the browser tests (tests/browser) when /usr/bin/chromium is missing
-	@if [ ! -x /usr/bin/chromium ]; then \
+.PHONY: system-deps
+system-deps: ## Install the Debian packages the tests use (chromium; ffmpeg, sox, espeak-ng for audio; fonts) when missing
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -qq && apt-get install -y -qq chromium; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	fi

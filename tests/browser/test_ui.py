@@ -50,7 +50,7 @@ def _missing() -> str | None:
     if shutil.which("node") is None:
         return "node is not on PATH"
     if not Path(CHROMIUM).exists():
-        return f"{CHROMIUM} is missing: run `make browser-deps`"
+        return f"{CHROMIUM} is missing: run `make system-deps`"
     if not (FRONTEND / "node_modules" / "playwright-core" / "package.json").is_file():
         return "playwright-core is not installed in services/frontend: run `make install`"
     return None
