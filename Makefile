@@ -13,8 +13,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 FRONTEND := services/frontend
 PYTEST_ARGS ?=
-# Debian packages the tests need (`make system-deps`): the browser, audio tools, fonts.
-SYSTEM_PACKAGES := chromium ffmpeg sox libsox-fmt-all espeak-ng fonts-dejavu-core fonts-noto-cjk
+# Debian packages the tests need (`make system-deps`): the browser, audio tools, fonts;
+# the real node's runtime (runc, CNI plugins, iptables/ipset for kube-proxy and kube-router,
+# a static busybox for the volume-provisioner's helper pods).
+SYSTEM_PACKAGES := chromium ffmpeg sox libsox-fmt-all espeak-ng fonts-dejavu-core fonts-noto-cjk \
+	runc containernetworking-plugins iptables ipset conntrack iproute2 busybox-static
 
 .PHONY: help
 help: ## List the targets

@@ -22,12 +22,17 @@ from .controlplane import (
 )
 
 DESCRIPTION = f"""\
-A real Kubernetes control plane on 127.0.0.1 without Docker: etcd, kube-apiserver,
-kube-controller-manager, kube-scheduler and kwok (fake Nodes whose Pods turn Ready).
+A real Kubernetes cluster on this machine without kind: etcd, kube-apiserver,
+kube-controller-manager, kube-scheduler, kwok (fake Nodes whose Pods turn Ready, for
+scale tests) and, as root, a real node `skyras-node` whose pods run in containers:
+containerd + runc, kubelet, kube-proxy, CNI bridge, CoreDNS, kube-router's
+NetworkPolicy firewall and the local-path volume provisioner.
 
 Pinned: Kubernetes {build.K8S_VERSION} (kube-apiserver, kube-controller-manager,
-kube-scheduler, kubectl), etcd {build.ETCD_VERSION}, kwok {build.KWOK_VERSION},
-helm {build.HELM_VERSION}; built from their Go modules once into
+kube-scheduler, kubectl, kubelet, kube-proxy), etcd {build.ETCD_VERSION}, kwok
+{build.KWOK_VERSION}, helm {build.HELM_VERSION}, containerd {build.CONTAINERD_VERSION},
+CoreDNS {build.COREDNS_VERSION}, kube-router {build.KUBE_ROUTER_VERSION}, local-path-provisioner
+{build.LOCAL_PATH_VERSION}; built from their Go modules once into
   {build.bin_dir()}
 (SKYRAS_CACHE_DIR moves the cache). State (pki, etcd data, logs, pid files,
 kubeconfig) lives in --dir, default $SKYRAS_KUBE_DIR or <repo>/.skyras/kube.
@@ -36,7 +41,7 @@ With SKYRAS_KUBE_EXTERNAL=1 and KUBECONFIG pointing at a reachable cluster
 (e.g. kind), `up` only validates that cluster.
 
 Typical use:
-  python -m tests.cluster up          # builds on first use (~20 min), then ~10 s
+  python -m tests.cluster up          # builds on first use (~35 min), then ~30 s
   eval "$(python -m tests.cluster env)"
   kubectl get nodes; helm version
   python -m tests.cluster down [--purge]
@@ -65,7 +70,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 0
     t0 = time.monotonic()
     cp = ControlPlane(args.dir)
-    cp.start(with_kwok=not args.no_kwok, nodes=args.nodes, timeout=args.timeout, progress=_progress)
+    with_node = not args.no_node
+    nodes = args.nodes if args.nodes is not None else (0 if with_node else 2)
+    cp.start(
+        with_kwok=not args.no_kwok,
+        nodes=nodes,
+        with_node=with_node,
+        timeout=args.timeout,
+        progress=_progress,
+    )
     _progress(f"ready after {time.monotonic() - t0:.1f}s; logs in {cp.state_dir / 'logs'}")
     print(shell_exports(cp.kubeconfig, cp.bins.dir), end="")
     return 0
@@ -136,8 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_build)
     p = add("up", "build if needed, start the control plane, print the export lines")
     p.add_argument("--no-kwok", action="store_true", help="no kwok and no fake Nodes")
-    p.add_argument("--nodes", type=int, default=2, help="fake Nodes for kwok (default 2)")
-    p.add_argument("--timeout", type=float, default=180, help="seconds to wait for readiness")
+    p.add_argument(
+        "--nodes",
+        type=int,
+        default=None,
+        help="fake Nodes for kwok (default 0 beside the real node, 2 without it)",
+    )
+    p.add_argument(
+        "--no-node", action="store_true", help="no real node (no root needed; pods are fake)"
+    )
+    p.add_argument("--timeout", type=float, default=300, help="seconds to wait for readiness")
     p.set_defaults(func=cmd_up)
     p = add("down", "stop every component (SIGTERM, SIGKILL after --timeout)")
     p.add_argument("--purge", action="store_true", help="also remove the state directory")

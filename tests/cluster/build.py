@@ -34,10 +34,89 @@ K8S_VERSION = "v1.37.2"
 ETCD_VERSION = "v3.7.0"
 KWOK_VERSION = "v0.8.0"
 HELM_VERSION = "v4.3.1"
+# The real node (tests/cluster/node.py). Kubernetes >= 1.36 needs containerd 2.x.
+CONTAINERD_VERSION = "v2.4.2"
+COREDNS_VERSION = "v1.15.0"
+# The only kube-router release the module proxy serves here; it runs only its
+# NetworkPolicy firewall (iptables + ipset, which this kernel has) in test clusters.
+KUBE_ROUTER_VERSION = "v2.1.0"
+LOCAL_PATH_VERSION = "v0.0.30"
 # ---------------------------------------------------------------------------
 
-K8S_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
-ALL_BINARIES = (*K8S_COMPONENTS, "etcd", "kwok", "helm")
+K8S_COMPONENTS = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubectl",
+    "kubelet",
+    "kube-proxy",
+)
+
+
+@dataclass(frozen=True)
+class GoTool:
+    """A binary that `go install <module>/<package>@<version>` builds as it is."""
+
+    module: str
+    version: str
+    package: str = ""  # inside the module; "" = its root
+    ldflags: str = "-s -w"
+    tags: str = ""
+
+    @property
+    def target(self) -> str:
+        path = f"{self.module}/{self.package}" if self.package else self.module
+        return f"{path}@{self.version}"
+
+
+_CONTAINERD = "github.com/containerd/containerd/v2"
+GO_TOOLS = {
+    "kwok": GoTool(
+        "sigs.k8s.io/kwok",
+        KWOK_VERSION,
+        "cmd/kwok",
+        f"-s -w -X sigs.k8s.io/kwok/pkg/consts.Version={KWOK_VERSION}"
+        f" -X sigs.k8s.io/kwok/pkg/consts.KubeVersion={K8S_VERSION}",
+    ),
+    "helm": GoTool(
+        "helm.sh/helm/v4",
+        HELM_VERSION,
+        "cmd/helm",
+        f"-s -w -X helm.sh/helm/v4/internal/version.version={HELM_VERSION}"
+        " -X helm.sh/helm/v4/internal/version.gitTreeState=clean",
+    ),
+    **{
+        name: GoTool(
+            _CONTAINERD,
+            CONTAINERD_VERSION,
+            f"cmd/{name}",
+            f"-s -w -X {_CONTAINERD}/version.Version={CONTAINERD_VERSION}",
+            tags="no_btrfs",  # no btrfs headers needed (CGO is off anyway)
+        )
+        for name in ("containerd", "containerd-shim-runc-v2", "ctr")
+    },
+    "coredns": GoTool("github.com/coredns/coredns", COREDNS_VERSION),
+    "kube-router": GoTool(
+        "github.com/cloudnativelabs/kube-router/v2", KUBE_ROUTER_VERSION, "cmd/kube-router"
+    ),
+    "local-path-provisioner": GoTool(
+        "github.com/rancher/local-path-provisioner", LOCAL_PATH_VERSION
+    ),
+}
+# The node's pause (sandbox) container: build/pause/linux/pause.c of the release, gcc -static.
+PAUSE = "pause"
+ALL_BINARIES = (*K8S_COMPONENTS, "etcd", *GO_TOOLS, PAUSE)
+NODE_BINARIES = (
+    "kubelet",
+    "kube-proxy",
+    "containerd",
+    "containerd-shim-runc-v2",
+    "ctr",
+    "coredns",
+    "kube-router",
+    "local-path-provisioner",
+    PAUSE,
+)
 KWOK_STAGES = "kwok-stages.yaml"
 # Stages shipped inside the kwok module (kwok >= 0.8 starts with none).
 _KWOK_STAGE_FILES = (
@@ -99,6 +178,10 @@ class BinPaths:
         return self.dir / "helm"
 
     @property
+    def pause(self) -> Path:
+        return self.dir / PAUSE
+
+    @property
     def kwok_stages(self) -> Path:
         return self.dir / KWOK_STAGES
 
@@ -107,8 +190,9 @@ def wanted_versions() -> dict[str, str]:
     """What each cached file must have been built from."""
     v = {name: f"k8s.io/kubernetes@{K8S_VERSION}" for name in K8S_COMPONENTS}
     v["etcd"] = f"go.etcd.io/etcd/server/v3@{ETCD_VERSION}"
-    v["kwok"] = f"sigs.k8s.io/kwok@{KWOK_VERSION}"
-    v["helm"] = f"helm.sh/helm/v4@{HELM_VERSION}"
+    for name, tool in GO_TOOLS.items():
+        v[name] = f"{tool.module}@{tool.version}"
+    v[PAUSE] = f"k8s.io/kubernetes@{K8S_VERSION}/build/pause"
     v[KWOK_STAGES] = v["kwok"]
     return v
 
@@ -332,27 +416,17 @@ def ensure_binaries(
             tmp_out.replace(d / name)
             done(name, secs)
 
-        for name, pkg, ldflags in (
-            (
-                "kwok",
-                f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}",
-                f"-s -w -X sigs.k8s.io/kwok/pkg/consts.Version={KWOK_VERSION}"
-                f" -X sigs.k8s.io/kwok/pkg/consts.KubeVersion={K8S_VERSION}",
-            ),
-            (
-                "helm",
-                f"helm.sh/helm/v4/cmd/helm@{HELM_VERSION}",
-                f"-s -w -X helm.sh/helm/v4/internal/version.version={HELM_VERSION}"
-                " -X helm.sh/helm/v4/internal/version.gitTreeState=clean",
-            ),
-        ):
+        for name, tool in GO_TOOLS.items():
             if name not in todo:
                 continue
+            argv = [_go(), "install", "-trimpath", "-ldflags", tool.ldflags]
+            if tool.tags:
+                argv += ["-tags", tool.tags]
             with tempfile.TemporaryDirectory(dir=root, prefix=f".gobin-{name}-") as gobin:
                 env = _go_env()
                 env["GOBIN"] = gobin
                 secs = _run_logged(
-                    [_go(), "install", "-trimpath", "-ldflags", ldflags, pkg],
+                    [*argv, tool.target],
                     Path(tempfile.gettempdir()),
                     log,
                     f"{name} ({want[name]})",
@@ -361,6 +435,28 @@ def ensure_binaries(
                 )
                 Path(gobin, name).replace(d / name)
             done(name, secs)
+
+        if PAUSE in todo:
+            k8s_dir = Path(_mod_download(f"k8s.io/kubernetes@{K8S_VERSION}", log)["Dir"])
+            tmp_out = d / f".{PAUSE}.tmp"
+            secs = _run_logged(
+                [
+                    "gcc",
+                    "-Os",
+                    "-static",
+                    "-Wall",
+                    f'-DVERSION="{K8S_VERSION}"',
+                    "-o",
+                    str(tmp_out),
+                    str(k8s_dir / "build" / "pause" / "linux" / "pause.c"),
+                ],
+                root,
+                log,
+                f"{PAUSE} ({want[PAUSE]})",
+                progress,
+            )
+            tmp_out.replace(d / PAUSE)
+            done(PAUSE, secs)
 
         if KWOK_STAGES in todo:
             kwok_dir = Path(_mod_download(f"sigs.k8s.io/kwok@{KWOK_VERSION}", log)["Dir"])

@@ -58,6 +58,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from . import node
 from .build import (
     ETCD_VERSION,
     HELM_VERSION,
@@ -86,7 +87,14 @@ __all__ = [
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Start order; stop goes the other way.
-COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+COMPONENTS = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+    *node.NODE_COMPONENTS,
+)
 SERVICE_CIDR = "10.96.0.0/12"
 POD_CIDR = "10.244.0.1/16"  # kwok hands out fake pod IPs from it: data only, no traffic
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
@@ -304,11 +312,14 @@ class ControlPlane:
         nodes: int = 2,
         timeout: float = 180,
         progress: Callable[[str], None] | None = None,
+        with_node: bool = False,
     ) -> ControlPlane:
         """Build if needed, start everything, wait until usable; returns self.
 
         Usable means: ``/readyz`` ok; with controllers, the ``default``
-        ServiceAccount exists; with kwok, ``nodes`` fake Nodes are Ready.
+        ServiceAccount exists; with kwok, ``nodes`` fake Nodes are Ready; with
+        the real node (tests/cluster/node.py, needs root), Node ``skyras-node``
+        is Ready and CoreDNS answers. One real node per machine.
         """
         progress = progress or (lambda m: print(f"[kube] {m}", file=sys.stderr, flush=True))
         if self._bins is None:
@@ -319,6 +330,9 @@ class ControlPlane:
                 wanted += ["kube-controller-manager", "kube-scheduler"]
             if with_kwok:
                 wanted.append("kwok")
+            if with_node:
+                node.check_host()
+                wanted += node.NODE_COMPONENTS
             st = self._state()
             if (
                 st.get("components") == wanted
@@ -333,7 +347,7 @@ class ControlPlane:
             previous_ports = st.get("ports", {})
             for attempt in range(3):
                 try:
-                    self._launch(wanted, nodes, deadline, previous_ports)
+                    self._launch(wanted, nodes, deadline, previous_ports, progress)
                     break
                 except RuntimeError as e:
                     self._stop_locked(progress=progress)
@@ -350,10 +364,21 @@ class ControlPlane:
             return self
 
     def _launch(
-        self, wanted: list[str], nodes: int, deadline: float, previous_ports: dict[str, int]
+        self,
+        wanted: list[str],
+        nodes: int,
+        deadline: float,
+        previous_ports: dict[str, int],
+        progress: Callable[[str], None],
     ) -> None:
         ports = self._choose_ports(previous_ports)
-        advertise = _advertise_address()
+        with_node = "kubelet" in wanted
+        if with_node:
+            # Pods reach the API server through the `kubernetes` Service, which
+            # points at the node's bridge address.
+            node.claim_machine(self.state_dir)
+            node.setup_host_network()
+        advertise = node.NODE_IP if with_node else _advertise_address()
         st = {
             "k8s_version": K8S_VERSION,
             "bin_dir": str(self.bins.dir),
@@ -370,7 +395,7 @@ class ControlPlane:
         self._write_kubeconfigs(ports["apiserver"])
         self._spawn("etcd", self._etcd_argv(ports))
         self._wait(deadline, "etcd", self._etcd_healthy)
-        self._spawn("kube-apiserver", self._apiserver_argv(ports, advertise))
+        self._spawn("kube-apiserver", self._apiserver_argv(ports, advertise, with_node))
         self._wait(deadline, "kube-apiserver /readyz", self._apiserver_ready)
         with_controllers = "kube-controller-manager" in wanted
         with_kwok = "kwok" in wanted
@@ -388,6 +413,112 @@ class ControlPlane:
             self._wait(
                 deadline, f"{nodes} Ready fake Node(s)", lambda: self._ready_nodes() >= nodes
             )
+        if with_node:
+            self._start_node(ports, deadline, progress)
+
+    # --- the real node (tests/cluster/node.py) ------------------------------------
+
+    @property
+    def node_paths(self) -> node.NodePaths:
+        return node.NodePaths(self.state_dir / "node")
+
+    def ctr(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """containerd's ``ctr`` on the node's socket, in the CRI's namespace."""
+        sock = self.node_paths.containerd_socket
+        return subprocess.run(
+            [self._exe("ctr"), "--address", str(sock), "--namespace", "k8s.io", *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=timeout,
+        )
+
+    def import_images(self, archives: list[Path]) -> None:
+        """Load image archives (``docker save`` / Docker archive format) into the node."""
+        for archive in archives:
+            self.ctr("images", "import", str(archive))
+
+    def _start_node(
+        self, ports: dict[str, int], deadline: float, progress: Callable[[str], None]
+    ) -> None:
+        p, pki = self.node_paths, self.pki
+        for d in (p.containerd_root, p.containerd_state, p.cni_conf_dir, p.kubelet_dir, p.volumes):
+            d.mkdir(parents=True, exist_ok=True)
+        p.containerd_config.write_text(node.containerd_config(p, self.bins.dir))
+        (p.cni_conf_dir / "10-skyras.conflist").write_text(node.cni_config(p))
+        (p.root / "resolv.conf").write_text("# pods with dnsPolicy Default: no resolver\n")
+        p.kubelet_config.write_text(node.kubelet_config(p, pki, ports))
+        p.proxy_config.write_text(
+            node.proxy_config(p, self.state_dir / "kube-proxy.kubeconfig", ports)
+        )
+        self._spawn("containerd", [self._exe("containerd"), "--config", str(p.containerd_config)])
+        self._wait(deadline, "containerd", lambda: self.ctr("version", timeout=5) is not None)
+        self.import_images(node.node_image_archives(self.bins, p.images))
+        self._spawn(
+            "kubelet",
+            [
+                self._exe("kubelet"),
+                f"--config={p.kubelet_config}",
+                f"--kubeconfig={self.state_dir / 'kubelet.kubeconfig'}",
+                f"--root-dir={p.kubelet_dir}",
+                f"--hostname-override={node.NODE_NAME}",
+                f"--node-ip={node.NODE_IP}",
+                "--v=1",
+            ],
+        )
+        self._wait(deadline, f"Node {node.NODE_NAME} Ready", self._real_node_ready)
+        self._spawn("kube-proxy", [self._exe("kube-proxy"), f"--config={p.proxy_config}", "--v=1"])
+        self._spawn(
+            "kube-router",
+            [
+                self._exe("kube-router"),
+                f"--kubeconfig={self.kubeconfig}",
+                f"--hostname-override={node.NODE_NAME}",
+                "--run-firewall=true",
+                "--run-router=false",
+                "--run-service-proxy=false",
+                "--enable-cni=false",
+                f"--health-port={ports['router_health']}",
+                "--metrics-port=0",
+                "--v=1",
+            ],
+        )
+        self.kubectl("apply", "-f", "-", input=node.coredns_manifest())
+        self.kubectl("apply", "-f", "-", input=node.provisioner_config(p))
+        self._spawn(
+            "local-path-provisioner",
+            [
+                self._exe("local-path-provisioner"),
+                "start",
+                f"--kubeconfig={self.kubeconfig}",
+                "--namespace=kube-system",
+                f"--configmap-name={node.PROVISIONER_CONFIGMAP}",
+                f"--service-account-name={node.PROVISIONER_SA}",
+                f"--helper-image={node.BUSYBOX_IMAGE}",
+                "--provisioner-name=rancher.io/local-path",
+            ],
+        )
+        self._wait(deadline, "CoreDNS Ready", self._coredns_ready)
+        progress(f"real node {node.NODE_NAME} Ready at {node.NODE_IP} (pods {node.POD_CIDR})")
+
+    def _real_node_ready(self) -> bool:
+        status, body = self.api("GET", f"/api/v1/nodes/{node.NODE_NAME}")
+        if status != 200 or not isinstance(body, dict):
+            return False
+        conds = body.get("status", {}).get("conditions") or []
+        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+
+    def _coredns_ready(self) -> bool:
+        status, body = self.api(
+            "GET", "/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns"
+        )
+        if status != 200 or not isinstance(body, dict):
+            return False
+        for pod in body.get("items", []):
+            conds = pod.get("status", {}).get("conditions") or []
+            if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds):
+                return True
+        return False
 
     def stop(self, timeout: float = 15, progress: Callable[[str], None] | None = None) -> None:
         """Stop every component (SIGTERM, then SIGKILL after ``timeout`` s). Keeps the data."""
@@ -476,7 +607,12 @@ class ControlPlane:
     def _stop_locked(
         self, timeout: float = 15, progress: Callable[[str], None] | None = None
     ) -> None:
+        had_node = self._pid("kubelet") is not None or self._pid("containerd") is not None
         for name in reversed(COMPONENTS):
+            if name == "containerd" and had_node:
+                killed = node.kill_pods(self.node_paths)  # they outlive containerd
+                if progress and killed:
+                    progress(f"killed {killed} container process(es) of the node")
             pid = self._pid(name)
             proc = self._procs.pop(name, None)
             if pid is None:
@@ -491,6 +627,8 @@ class ControlPlane:
             elif proc is not None:
                 proc.poll()
             self._pid_path(name).unlink(missing_ok=True)
+        if had_node:
+            node.cleanup_host(self.node_paths, self.bins)
 
     @staticmethod
     def _signal(pid: int, sig: int) -> None:
@@ -542,7 +680,15 @@ class ControlPlane:
 
     def _choose_ports(self, previous: dict[str, int]) -> dict[str, int]:
         """Reuse the previous ports when free (etcd remembers its peer URL), else new ones."""
-        names = ("etcd", "etcd_peer", "apiserver", "controller_manager", "scheduler", "kwok")
+        names = (
+            "etcd",
+            "etcd_peer",
+            "apiserver",
+            "controller_manager",
+            "scheduler",
+            "kwok",
+            *node.NODE_PORTS,
+        )
         ports: dict[str, int] = {}
         for n in names:
             p = previous.get(n)
@@ -607,6 +753,13 @@ class ControlPlane:
             "admin": ("/O=system:masters/CN=skyras-admin", "clientAuth", None),
             "controller-manager": ("/CN=system:kube-controller-manager", "clientAuth", None),
             "scheduler": ("/CN=system:kube-scheduler", "clientAuth", None),
+            "apiserver-kubelet-client": (
+                "/O=system:masters/CN=kube-apiserver-kubelet-client",
+                "clientAuth",
+                None,
+            ),
+            "kubelet": (f"/O=system:nodes/CN=system:node:{node.NODE_NAME}", "clientAuth", None),
+            "kube-proxy": ("/CN=system:kube-proxy", "clientAuth", None),
         }
         for name, (subj, usage, san) in leaves.items():
             marker = pki / f"{name}.san"
@@ -666,8 +819,10 @@ class ControlPlane:
             ("admin", self.kubeconfig),
             ("controller-manager", self.state_dir / "controller-manager.kubeconfig"),
             ("scheduler", self.state_dir / "scheduler.kubeconfig"),
+            ("kubelet", self.state_dir / "kubelet.kubeconfig"),
+            ("kube-proxy", self.state_dir / "kube-proxy.kubeconfig"),
         ):
-            user = "skyras-admin" if name == "admin" else f"system:kube-{name}"
+            user = "skyras-admin" if name == "admin" else f"system:{name}"
             text = f"""apiVersion: v1
 kind: Config
 clusters:
@@ -711,13 +866,16 @@ current-context: skyras-test
             "--log-level=warn",
         ]
 
-    def _apiserver_argv(self, p: dict[str, int], advertise: str) -> list[str]:
+    def _apiserver_argv(self, p: dict[str, int], advertise: str, with_node: bool) -> list[str]:
         pki = self.pki
         return [
             self._exe("kube-apiserver"),
             f"--etcd-servers=http://127.0.0.1:{p['etcd']}",
-            "--bind-address=127.0.0.1",
+            # With the real node, pods reach it on the node's bridge address too.
+            f"--bind-address={'0.0.0.0' if with_node else '127.0.0.1'}",
             f"--secure-port={p['apiserver']}",
+            f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+            f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
             f"--advertise-address={advertise}",
             f"--cert-dir={pki / 'apiserver-generated'}",
             f"--tls-cert-file={pki / 'apiserver.crt'}",
