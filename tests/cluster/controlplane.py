@@ -451,7 +451,12 @@ class ControlPlane:
         p.proxy_config.write_text(
             node.proxy_config(p, self.state_dir / "kube-proxy.kubeconfig", ports)
         )
-        self._spawn("containerd", [self._exe("containerd"), "--config", str(p.containerd_config)])
+        # Our v2 shim first: Debian's docker.io brings a containerd 1.6 shim that v2 cannot use.
+        self._spawn(
+            "containerd",
+            [self._exe("containerd"), "--config", str(p.containerd_config)],
+            path_first=Path(self._exe("containerd")).parent,
+        )
         self._wait(deadline, "containerd", lambda: self.ctr("version", timeout=5) is not None)
         self.import_images(node.node_image_archives(self.bins, p.images))
         self._spawn(
@@ -585,8 +590,10 @@ class ControlPlane:
         pid = self._pid(name)
         return pid is not None and _pid_alive(pid, self._exe(name))
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
+    def _spawn(self, name: str, argv: list[str], path_first: Path | None = None) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG",)}
+        if path_first is not None:
+            env["PATH"] = os.pathsep.join([str(path_first), env.get("PATH", "")])
         with self.log_path(name).open("ab") as log:
             log.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(argv)}\n".encode())
             log.flush()
