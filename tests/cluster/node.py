@@ -331,6 +331,7 @@ def cni_config(p: NodePaths) -> str:
                     "type": "bridge",
                     "bridge": BRIDGE,
                     "isGateway": True,
+                    "isDefaultGateway": True,  # Service IPs are routed via the node
                     "ipMasq": False,  # pods talk to this machine only
                     "hairpinMode": True,  # a pod reaching itself through its Service
                     "ipam": {
