@@ -183,7 +183,7 @@ def image_archive(
     config = {
         "architecture": "amd64",
         "os": "linux",
-        "config": {"Entrypoint": entrypoint, "User": "65532:65532"},
+        "config": {"Entrypoint": entrypoint, "User": "65532:65532", "Env": ["PATH=/bin"]},
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
     }
     config_bytes = json.dumps(config, sort_keys=True).encode()
