@@ -218,9 +218,10 @@ def node_image_archives(bins: BinPaths, dest: Path) -> list[Path]:
         # The provisioner's helper pods run its setup/teardown scripts (sh, mkdir, rm).
         image_archive(
             BUSYBOX_IMAGE,
-            {f"/bin/{a}": Path(BUSYBOX) for a in ("sh", "mkdir", "rm")},
+            {"/bin/busybox": Path(BUSYBOX)},
             ["/bin/sh"],
             dest,
+            links={f"/bin/{applet}": "/bin/busybox" for applet in BUSYBOX_APPLETS},
         ),
     ]
 
