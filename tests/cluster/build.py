@@ -106,17 +106,6 @@ GO_TOOLS = {
 # The node's pause (sandbox) container: build/pause/linux/pause.c of the release, gcc -static.
 PAUSE = "pause"
 ALL_BINARIES = (*K8S_COMPONENTS, "etcd", *GO_TOOLS, PAUSE)
-NODE_BINARIES = (
-    "kubelet",
-    "kube-proxy",
-    "containerd",
-    "containerd-shim-runc-v2",
-    "ctr",
-    "coredns",
-    "kube-router",
-    "local-path-provisioner",
-    PAUSE,
-)
 KWOK_STAGES = "kwok-stages.yaml"
 # Stages shipped inside the kwok module (kwok >= 0.8 starts with none).
 _KWOK_STAGE_FILES = (

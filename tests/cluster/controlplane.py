@@ -13,7 +13,9 @@ log under the state directory: etcd, kube-apiserver, kube-controller-manager
 kube-scheduler and kwok, which plays the kubelet for fake Nodes so that
 scheduled Pods turn Ready. Every port is a free one on 127.0.0.1 and is
 written in ``<state_dir>/kubeconfig``; nothing listens on or sends to any
-other address.
+other address. With the real node (``start(with_node=True)``, see
+:mod:`tests.cluster.node`) the API server also listens on the node's bridge
+address, where pods reach it through the ``kubernetes`` Service.
 
 The binaries are built from their Go modules, pinned and cached by version,
 by :func:`tests.cluster.build.ensure_binaries` (re-exported here).
@@ -444,7 +446,7 @@ class ControlPlane:
         p, pki = self.node_paths, self.pki
         for d in (p.containerd_root, p.containerd_state, p.cni_conf_dir, p.kubelet_dir, p.volumes):
             d.mkdir(parents=True, exist_ok=True)
-        p.containerd_config.write_text(node.containerd_config(p, self.bins.dir))
+        p.containerd_config.write_text(node.containerd_config(p))
         (p.cni_conf_dir / "10-skyras.conflist").write_text(node.cni_config(p))
         (p.root / "resolv.conf").write_text("# pods with dnsPolicy Default: no resolver\n")
         p.kubelet_config.write_text(node.kubelet_config(p, pki, ports))
@@ -457,7 +459,7 @@ class ControlPlane:
             [self._exe("containerd"), "--config", str(p.containerd_config)],
             path_first=Path(self._exe("containerd")).parent,
         )
-        self._wait(deadline, "containerd", lambda: self.ctr("version", timeout=5) is not None)
+        self._wait(deadline, "containerd", lambda: bool(self.ctr("version", timeout=5)))
         self.import_images(node.node_image_archives(self.bins, p.images))
         self._spawn(
             "kubelet",
@@ -508,22 +510,13 @@ class ControlPlane:
 
     def _real_node_ready(self) -> bool:
         status, body = self.api("GET", f"/api/v1/nodes/{node.NODE_NAME}")
-        if status != 200 or not isinstance(body, dict):
-            return False
-        conds = body.get("status", {}).get("conditions") or []
-        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+        return status == 200 and _is_ready(body)
 
     def _coredns_ready(self) -> bool:
         status, body = self.api(
             "GET", "/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns"
         )
-        if status != 200 or not isinstance(body, dict):
-            return False
-        for pod in body.get("items", []):
-            conds = pod.get("status", {}).get("conditions") or []
-            if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds):
-                return True
-        return False
+        return status == 200 and isinstance(body, dict) and any(map(_is_ready, body["items"]))
 
     def stop(self, timeout: float = 15, progress: Callable[[str], None] | None = None) -> None:
         """Stop every component (SIGTERM, then SIGKILL after ``timeout`` s). Keeps the data."""
@@ -829,7 +822,11 @@ class ControlPlane:
             ("kubelet", self.state_dir / "kubelet.kubeconfig"),
             ("kube-proxy", self.state_dir / "kube-proxy.kubeconfig"),
         ):
-            user = "skyras-admin" if name == "admin" else f"system:{name}"
+            user = {
+                "admin": "skyras-admin",
+                "kubelet": f"system:node:{node.NODE_NAME}",
+                "kube-proxy": "system:kube-proxy",
+            }.get(name, f"system:kube-{name}")
             text = f"""apiVersion: v1
 kind: Config
 clusters:
@@ -1054,12 +1051,15 @@ current-context: skyras-test
         status, body = self.api("GET", "/api/v1/nodes")
         if status != 200 or not isinstance(body, dict):
             return 0
-        n = 0
-        for item in body.get("items", []):
-            conds = item.get("status", {}).get("conditions") or []
-            if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds):
-                n += 1
-        return n
+        return sum(map(_is_ready, body.get("items", [])))
+
+
+def _is_ready(obj: object) -> bool:
+    """A Node's or Pod's ``Ready`` condition is True."""
+    if not isinstance(obj, dict):
+        return False
+    conds = obj.get("status", {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
 
 
 class ExternalCluster:

@@ -58,9 +58,6 @@ NODE_COMPONENTS = ("containerd", "kubelet", "kube-proxy", "kube-router", "local-
 # Free ports on 127.0.0.1 (or the bridge address) each start picks.
 NODE_PORTS = ("kubelet", "kubelet_healthz", "proxy_healthz", "proxy_metrics", "router_health")
 CNI_BIN_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
-DEBIAN_PACKAGES = (
-    "runc containernetworking-plugins iptables ipset conntrack iproute2 busybox-static"
-)
 
 # Images of the node itself (imported, never pulled).
 PAUSE_IMAGE = f"skyras.local/pause:{K8S_VERSION}"
@@ -87,7 +84,7 @@ def check_host() -> None:
     if missing:
         raise NodeError(
             f"the real node needs {', '.join(missing)}: run `make system-deps` "
-            f"(Debian packages: {DEBIAN_PACKAGES})"
+            "(the Makefile's SYSTEM_PACKAGES lists the Debian packages)"
         )
 
 
@@ -276,7 +273,7 @@ class NodePaths:
         return self.root / "local-path"
 
 
-def containerd_config(p: NodePaths, bin_dir: Path) -> str:
+def containerd_config(p: NodePaths) -> str:
     cni_bins = ", ".join(json.dumps(d) for d in CNI_BIN_DIRS)
     return f"""# Written by tests/cluster/node.py: the test node's containerd, apart from Docker's.
 version = 3
@@ -559,10 +556,8 @@ def kill_pods(p: NodePaths) -> int:
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             with contextlib.suppress(OSError):
-                if (
-                    b"containerd-shim" in (proc / "cmdline").read_bytes()
-                    and marker in (proc / "cmdline").read_bytes()
-                ):
+                cmdline = (proc / "cmdline").read_bytes()
+                if b"containerd-shim" in cmdline and marker in cmdline:
                     pids.add(int(proc.name))
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
