@@ -36,6 +36,13 @@ def check_health(client: httpx.Client) -> str:
     return f"hub {body.get('status', 'ok')}, ready: {ready.get('status')}"
 
 
+def _delete(client: httpx.Client, path: str) -> None:
+    """Remove what a check created: `helm test` leaves nothing in the studio's data."""
+    response = client.delete(path)
+    if response.status_code not in (200, 204, 404):
+        raise CheckFailed(f"DELETE {path} answered {response.status_code}: {response.text[:300]}")
+
+
 def check_task(client: httpx.Client) -> str:
     title = f"helm test {uuid.uuid4().hex[:8]}"
     created = _json(
@@ -46,26 +53,34 @@ def check_task(client: httpx.Client) -> str:
         201,
     )
     task_id = created.get("id")
-    listed = _json(client.get("/api/v2/agents/marcus/tasks"))
-    if not any(t.get("id") == task_id for t in listed.get("items", [])):
-        raise CheckFailed(f"task {task_id} was created but is not in the task list")
-    return f"task {task_id} created and listed"
+    try:
+        listed = _json(client.get("/api/v2/agents/marcus/tasks"))
+        if not any(t.get("id") == task_id for t in listed.get("items", [])):
+            raise CheckFailed(f"task {task_id} was created but is not in the task list")
+    finally:
+        _delete(client, f"/api/v2/agents/marcus/tasks/{task_id}")
+    return f"task {task_id} created, listed and deleted"
 
 
 def check_search(client: httpx.Client) -> str:
     word = f"smoke{uuid.uuid4().hex[:8]}"
-    _json(
+    uploaded = _json(
         client.post(
             "/api/v2/agents/letitia/upload",
             json={"filename": f"{word}.wav", "file_type": "audio", "file_size": 1, "tags": [word]},
         ),
         201,
     )
-    found = _json(client.post("/api/v2/agents/letitia/search", json={"query": word, "limit": 5}))
-    results = found.get("items", [])
-    if not results:
-        raise CheckFailed(f"search for {word!r} found nothing after uploading {word}.wav")
-    return f"search found {len(results)} file(s) for {word!r}"
+    try:
+        found = _json(
+            client.post("/api/v2/agents/letitia/search", json={"query": word, "limit": 5})
+        )
+        results = found.get("items", [])
+        if not results:
+            raise CheckFailed(f"search for {word!r} found nothing after uploading {word}.wav")
+    finally:
+        _delete(client, f"/api/v2/agents/letitia/files/{uploaded.get('id')}")
+    return f"search found {len(results)} file(s) for {word!r}; the file is deleted again"
 
 
 def check_status(client: httpx.Client) -> str:

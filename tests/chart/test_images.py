@@ -23,6 +23,9 @@ PYTHON_IMAGES = {
     "operator/Dockerfile": ("skyras-operator",),
 }
 ALL_IMAGES = [*PYTHON_IMAGES, "services/frontend/Dockerfile"]
+# The images run on any 3.11: Debian bookworm's 3.11.2 (the test stand-ins) needs
+# packages that a later 3.11 does not (redis: async-timeout below 3.11.3).
+IMAGE_PYTHONS = ("3.11.2", "3.11.99")
 
 
 def instructions(path: str) -> list[tuple[str, str]]:
@@ -56,7 +59,11 @@ def closure(roots: tuple[str, ...]) -> set[str]:
         seen.add((norm(name), extras))
         for raw in metadata.distribution(name).requires or []:
             req = Requirement(raw)
-            envs = [{"extra": e} for e in extras] or [{"extra": ""}]
+            envs = [
+                {"extra": extra, "python_full_version": version}
+                for extra in (extras or {""})
+                for version in IMAGE_PYTHONS
+            ]
             if req.marker is None or any(req.marker.evaluate(e) for e in envs):
                 todo.append((req.name, frozenset(req.extras)))
     return {n for n, _ in seen} - {norm(r) for r in roots} - {"skyras"}

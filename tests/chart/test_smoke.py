@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import psycopg
 
 from skyras.manifests import load_manifest
 
@@ -94,6 +95,12 @@ def test_migration_job_then_helm_tests_pass(
             res = run(cmd, {"SKYRAS_API_KEY": keys["test"]})
             assert res.returncode == 0, f"{name}: {res.stdout}{res.stderr}"
             assert res.stdout.startswith("ok "), res.stdout
+
+        # The checks leave nothing behind in the studio's data.
+        with psycopg.connect(empty_database_url) as conn:
+            for table in ("tasks", "files"):
+                count = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+                assert count == (0,), f"helm test left {count[0]} row(s) in {table}"
 
         # Without a key the checks fail, and say so.
         res = run(

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import build
+from . import build, images
 from .controlplane import (
     ControlPlane,
     ExternalCluster,
@@ -118,6 +118,27 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if healthy else 1
 
 
+def cmd_images(args: argparse.Namespace) -> int:
+    if args.stop_docker:
+        images.stop_dockerd()
+        print("dockerd stopped (if this project had started it)")
+        return 0
+    t0 = time.monotonic()
+    cp = ControlPlane(args.dir)
+    if args.no_load:
+        images.build_project_images(progress=_progress)
+        _progress(f"built in {time.monotonic() - t0:.0f}s")
+        return 0
+    if not cp.is_running() or "kubelet" not in cp.pids():
+        print("error: no real node is running: `make kube-up` first (or --no-load)", file=sys.stderr)
+        return 1
+    values = images.build_and_load(cp, progress=_progress)
+    _progress(f"built and loaded in {time.monotonic() - t0:.0f}s; install the chart with:")
+    sets = " ".join(f"--set {key}={value}" for key, value in values.items())
+    print(f"helm install skyras charts/skyras -n skyras --create-namespace --wait {sets}")
+    return 0
+
+
 def cmd_env(args: argparse.Namespace) -> int:
     if external_requested():
         print(f"export KUBECONFIG={os.environ['KUBECONFIG']}")
@@ -166,6 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_down)
     p = add("status", "components, pids and health (exit 1 unless all healthy)")
     p.set_defaults(func=cmd_status)
+    p = add(
+        "images",
+        "build our five images (Debian stand-in bases) and load them into the real node",
+    )
+    p.add_argument("--no-load", action="store_true", help="only build them (no node needed)")
+    p.add_argument("--stop-docker", action="store_true", help="stop the dockerd this project started")
+    p.set_defaults(func=cmd_images)
     p = add("env", "print `export KUBECONFIG=...` and `export PATH=...` for eval")
     p.set_defaults(func=cmd_env)
 

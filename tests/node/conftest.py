@@ -1,0 +1,82 @@
+"""Fixtures of the real-node tests: the control plane with `skyras-node`, our images
+built from their Dockerfiles and loaded into it, and the chart installed with `--wait`.
+
+One node per machine: these tests share one cluster for the session (as root;
+`make system-deps` installs what the node needs). The first run on a machine
+builds the Debian stand-in bases and our images (a few minutes); later runs
+reuse Docker's cache.
+"""
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cluster import images
+from tests.cluster.controlplane import ControlPlane
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts" / "skyras"
+NAMESPACE = "skyras"
+RELEASE = "skyras"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.node)
+
+
+@pytest.fixture(scope="session")
+def node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    cp = ControlPlane(tmp_path_factory.mktemp("node-cluster"), die_with_parent=True)
+    cp.start(with_kwok=False, with_node=True, timeout=300)
+    yield cp
+    cp.stop()
+
+
+@dataclass
+class Release:
+    cp: ControlPlane
+    namespace: str
+    name: str
+    install_seconds: float
+
+    def kubectl(self, *args: str, timeout: float = 120) -> str:
+        return self.cp.kubectl(*args, "-n", self.namespace, timeout=timeout).stdout
+
+    def get(self, *args: str) -> Any:
+        return json.loads(self.kubectl("get", *args, "-o", "json"))
+
+    def helm(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        return self.cp.helm(*args, "-n", self.namespace, timeout=timeout, check=False)
+
+
+def set_args(values: dict[str, object]) -> list[str]:
+    return [arg for key, value in values.items() for arg in ("--set-json", f"{key}={json.dumps(value)}")]
+
+
+@pytest.fixture(scope="session")
+def release(node_cluster: ControlPlane) -> Release:
+    """The chart with every default component, installed and waited for on the real node."""
+    values = images.build_and_load(node_cluster)
+    started = time.monotonic()
+    res = node_cluster.helm(
+        "install", RELEASE, str(CHART), "-n", NAMESPACE, "--create-namespace",
+        "--wait", "--wait-for-jobs", "--timeout", "15m", *set_args(values),
+        timeout=1000, check=False,
+    )
+    elapsed = time.monotonic() - started
+    if res.returncode != 0:
+        pods = node_cluster.kubectl("get", "pods", "-A", "-o", "wide", check=False).stdout
+        events = node_cluster.kubectl(
+            "get", "events", "-n", NAMESPACE, "--sort-by=.lastTimestamp", check=False
+        ).stdout
+        pytest.fail(f"helm install failed:\n{res.stderr}{res.stdout}\n{pods}\n{events[-4000:]}")
+    print(f"\nhelm install --wait on the real node: {elapsed:.0f} s")
+    return Release(node_cluster, NAMESPACE, RELEASE, elapsed)
