@@ -15,9 +15,11 @@ FRONTEND := services/frontend
 PYTEST_ARGS ?=
 # Debian packages the tests need (`make system-deps`): the browser, audio tools, fonts;
 # the real node's runtime (runc, CNI plugins, iptables/ipset for kube-proxy and kube-router,
-# a static busybox for the volume-provisioner's helper pods).
+# a static busybox for the volume-provisioner's helper pods); Docker and mmdebstrap to build our
+# images on Debian stand-ins of their public base images.
 SYSTEM_PACKAGES := chromium ffmpeg sox libsox-fmt-all espeak-ng fonts-dejavu-core fonts-noto-cjk \
-	runc containernetworking-plugins iptables ipset conntrack iproute2 busybox-static
+	runc containernetworking-plugins iptables ipset conntrack iproute2 busybox-static \
+	docker.io mmdebstrap
 
 .PHONY: help
 help: ## List the targets
@@ -72,8 +74,12 @@ fmt: install ## Format and fix what ruff can
 	$(BIN)/ruff format .
 
 .PHONY: kube-up
-kube-up: install ## Start a real Kubernetes control plane on loopback (builds it once, ~20 min)
+kube-up: install ## Start a real Kubernetes cluster: control plane + the real node skyras-node (builds it once, ~35 min)
 	$(BIN)/python -m tests.cluster up
+
+.PHONY: kube-images
+kube-images: install ## Build our five images (Debian stand-in bases) and load them into the real node of `make kube-up`
+	$(BIN)/python -m tests.cluster images
 
 .PHONY: kube-down
 kube-down: ## Stop the control plane started by `make kube-up`

@@ -130,7 +130,9 @@ def cmd_images(args: argparse.Namespace) -> int:
         _progress(f"built in {time.monotonic() - t0:.0f}s")
         return 0
     if not cp.is_running() or "kubelet" not in cp.pids():
-        print("error: no real node is running: `make kube-up` first (or --no-load)", file=sys.stderr)
+        print(
+            "error: no real node is running: `make kube-up` first (or --no-load)", file=sys.stderr
+        )
         return 1
     values = images.build_and_load(cp, progress=_progress)
     _progress(f"built and loaded in {time.monotonic() - t0:.0f}s; install the chart with:")
@@ -192,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         "build our five images (Debian stand-in bases) and load them into the real node",
     )
     p.add_argument("--no-load", action="store_true", help="only build them (no node needed)")
-    p.add_argument("--stop-docker", action="store_true", help="stop the dockerd this project started")
+    p.add_argument(
+        "--stop-docker", action="store_true", help="stop the dockerd this project started"
+    )
     p.set_defaults(func=cmd_images)
     p = add("env", "print `export KUBECONFIG=...` and `export PATH=...` for eval")
     p.set_defaults(func=cmd_env)

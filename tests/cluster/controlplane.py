@@ -376,6 +376,13 @@ class ControlPlane:
         ports = self._choose_ports(previous_ports)
         with_node = "kubelet" in wanted
         if with_node:
+            # The port of real clusters (kind, kubeadm): NetworkPolicies see the API
+            # server's own port after the Service's DNAT, and the chart allows 443/6443.
+            if ports["apiserver"] != node.APISERVER_PORT and not _port_free(node.APISERVER_PORT):
+                raise RuntimeError(
+                    f"port {node.APISERVER_PORT} is taken: the real node's API server listens there"
+                )
+            ports["apiserver"] = node.APISERVER_PORT
             # Pods reach the API server through the `kubernetes` Service, which
             # points at the node's bridge address.
             node.claim_machine(self.state_dir)
@@ -880,6 +887,8 @@ current-context: skyras-test
             f"--secure-port={p['apiserver']}",
             f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
             f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+            # `kubectl logs/exec/port-forward` reach the kubelet by its IP (no DNS names the node).
+            "--kubelet-preferred-address-types=InternalIP",
             f"--advertise-address={advertise}",
             f"--cert-dir={pki / 'apiserver-generated'}",
             f"--tls-cert-file={pki / 'apiserver.crt'}",

@@ -62,7 +62,9 @@ def cache_dir() -> Path:
 # Docker engine
 
 
-def _docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
+def _docker(
+    *args: str, timeout: float = 60, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["docker", *args], capture_output=True, text=True, timeout=timeout, check=check
     )
@@ -70,7 +72,10 @@ def _docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.C
 
 def docker_ready() -> bool:
     try:
-        return _docker("info", "--format", "{{.ServerVersion}}", timeout=10, check=False).returncode == 0
+        return (
+            _docker("info", "--format", "{{.ServerVersion}}", timeout=10, check=False).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -93,9 +98,19 @@ def ensure_dockerd(progress: Progress = _stderr) -> None:
     progress(f"starting dockerd (log {log})")
     with log.open("ab") as out:
         subprocess.Popen(
-            [dockerd, "--bridge=none", "--iptables=false", "--ip-forward=false", "--ip-masq=false",
-             "--pidfile", str(cache_dir() / "dockerd.pid")],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            [
+                dockerd,
+                "--bridge=none",
+                "--iptables=false",
+                "--ip-forward=false",
+                "--ip-masq=false",
+                "--pidfile",
+                str(cache_dir() / "dockerd.pid"),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     deadline = time.monotonic() + 60
     while not docker_ready():
@@ -232,7 +247,7 @@ BASE_IMAGES: dict[str, BaseImage] = {
             *_CA,
             'rm -rf "$1/var/lib/postgresql/15" "$1/etc/postgresql/15"',
             _service_user("postgres", "/var/lib/postgresql/data /var/run/postgresql"),
-            'cat > "$1/usr/local/bin/docker-entrypoint.sh" <<\'EOF\'\n'
+            "cat > \"$1/usr/local/bin/docker-entrypoint.sh\" <<'EOF'\n"
             + _POSTGRES_ENTRYPOINT
             + "EOF\n"
             'chmod 755 "$1/usr/local/bin/docker-entrypoint.sh"',
@@ -260,7 +275,9 @@ def _apt_sources() -> list[str]:
     """The machine's own apt sources (deb822 files), so no mirror is named here."""
     found = sorted(str(p) for p in HOST_APT_SOURCES.glob("*.sources"))
     if not found:
-        raise RuntimeError(f"no *.sources file in {HOST_APT_SOURCES}: cannot tell mmdebstrap a mirror")
+        raise RuntimeError(
+            f"no *.sources file in {HOST_APT_SOURCES}: cannot tell mmdebstrap a mirror"
+        )
     return found
 
 
@@ -277,12 +294,16 @@ def build_base_image(base: BaseImage, progress: Progress = _stderr) -> str:
     with tempfile.TemporaryDirectory(prefix="skyras-base-") as tmp:
         tarball = Path(tmp) / "rootfs.tar"
         argv = [
-            "mmdebstrap", "--variant=minbase", "--mode=root",
+            "mmdebstrap",
+            "--variant=minbase",
+            "--mode=root",
             "--include=" + ",".join(base.packages),
             "--dpkgopt=path-exclude=/usr/share/doc/*",
             "--dpkgopt=path-exclude=/usr/share/man/*",
             *(f"--customize-hook={hook}" for hook in base.hooks),
-            SUITE, str(tarball), *_apt_sources(),
+            SUITE,
+            str(tarball),
+            *_apt_sources(),
         ]
         with log.open("w") as out:
             done = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, timeout=1800)
@@ -340,12 +361,22 @@ def build_project_image(
     started = time.monotonic()
     progress(f"building {ref} from {image.dockerfile} (log {log})")
     argv = [
-        "docker", "build", "--network=host", "--file", image.dockerfile,
-        "--build-arg", f"{image.base_arg}={bases[image.base]}", "--tag", ref, ".",
+        "docker",
+        "build",
+        "--network=host",
+        "--file",
+        image.dockerfile,
+        "--build-arg",
+        f"{image.base_arg}={bases[image.base]}",
+        "--tag",
+        ref,
+        ".",
     ]
     env = {**os.environ, "DOCKER_BUILDKIT": "0"}
     with log.open("w") as out:
-        done = subprocess.run(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=1800)
+        done = subprocess.run(
+            argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=1800
+        )
     if done.returncode != 0:
         tail = "\n".join(log.read_text().splitlines()[-25:])
         raise RuntimeError(f"docker build of {ref} failed (log {log}):\n{tail}")

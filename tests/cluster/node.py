@@ -48,6 +48,7 @@ from pathlib import Path
 from .build import COREDNS_VERSION, K8S_VERSION, BinPaths
 
 NODE_NAME = "skyras-node"
+APISERVER_PORT = 6443
 BRIDGE = "skyras0"
 NODE_IP = "10.245.0.1"  # the bridge's address: the node's InternalIP, pods' gateway
 POD_CIDR = "10.245.0.0/24"

@@ -58,7 +58,9 @@ class Release:
 
 
 def set_args(values: dict[str, object]) -> list[str]:
-    return [arg for key, value in values.items() for arg in ("--set-json", f"{key}={json.dumps(value)}")]
+    return [
+        arg for key, value in values.items() for arg in ("--set-json", f"{key}={json.dumps(value)}")
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -67,9 +69,19 @@ def release(node_cluster: ControlPlane) -> Release:
     values = images.build_and_load(node_cluster)
     started = time.monotonic()
     res = node_cluster.helm(
-        "install", RELEASE, str(CHART), "-n", NAMESPACE, "--create-namespace",
-        "--wait", "--wait-for-jobs", "--timeout", "15m", *set_args(values),
-        timeout=1000, check=False,
+        "install",
+        RELEASE,
+        str(CHART),
+        "-n",
+        NAMESPACE,
+        "--create-namespace",
+        "--wait",
+        "--wait-for-jobs",
+        "--timeout",
+        "15m",
+        *set_args(values),
+        timeout=1000,
+        check=False,
     )
     elapsed = time.monotonic() - started
     if res.returncode != 0:

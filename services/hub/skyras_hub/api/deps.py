@@ -2,7 +2,8 @@
 
 `AuthDep` authenticates the caller, checks the scope the request's method
 needs and takes a rate-limit token; `RegistryWriterDep` does the same but
-needs the `registry` scope. Both show up as the Bearer scheme in /docs.
+needs the `registry` scope; `RegistryReaderDep` takes `read` or `registry`.
+All show up as the Bearer scheme in /docs.
 
 Every dependency is `async def`, even the trivial ones: FastAPI runs a plain
 `def` dependency in its thread pool, a thread hop per request for nothing.
@@ -28,6 +29,7 @@ __all__ = [
     "ProxyDep",
     "RedisDep",
     "RegistryDep",
+    "RegistryReaderDep",
     "RegistryWriterDep",
     "SettingsDep",
 ]
@@ -39,10 +41,12 @@ bearer = HTTPBearer(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 
 
-async def _principal(request: Request, credentials: Credentials, scope: str) -> Principal:
+async def _principal(request: Request, credentials: Credentials, *scopes: str) -> Principal:
+    """The caller, if it has one of `scopes` (the first is named when it has none)."""
     auth: Authenticator = request.app.state.auth
     principal = await auth.authenticate(request, credentials.credentials if credentials else None)
-    authorize(principal, scope)
+    if not any(principal.allows(scope) for scope in scopes):
+        authorize(principal, scopes[0])
     limiter: RateLimiter = request.app.state.rate_limiter
     await limiter.check(principal)
     return principal
@@ -54,6 +58,12 @@ async def get_principal(request: Request, credentials: Credentials) -> Principal
 
 async def get_registry_writer(request: Request, credentials: Credentials) -> Principal:
     return await _principal(request, credentials, "registry")
+
+
+async def get_registry_reader(request: Request, credentials: Credentials) -> Principal:
+    """Reading the registry: any `read` key, and the operator's `registry` key, which
+    checks what it registered (it holds no other scope)."""
+    return await _principal(request, credentials, "read", "registry")
 
 
 async def get_settings(request: Request) -> HubSettings:
@@ -74,6 +84,7 @@ async def get_fanout(request: Request) -> Fanout:
 
 AuthDep = Annotated[Principal, Depends(get_principal)]
 RegistryWriterDep = Annotated[Principal, Depends(get_registry_writer)]
+RegistryReaderDep = Annotated[Principal, Depends(get_registry_reader)]
 SettingsDep = Annotated[HubSettings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 ProxyDep = Annotated[Proxy, Depends(get_proxy)]

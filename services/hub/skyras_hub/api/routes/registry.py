@@ -6,7 +6,13 @@ from fastapi import APIRouter, Response, status
 
 from skyras.errors import ApiError
 from skyras_hub import store
-from skyras_hub.api.deps import AuthDep, PoolDep, RedisDep, RegistryDep, RegistryWriterDep
+from skyras_hub.api.deps import (
+    PoolDep,
+    RedisDep,
+    RegistryDep,
+    RegistryReaderDep,
+    RegistryWriterDep,
+)
 from skyras_hub.models import AgentPublic, AgentRegistration, AgentsPublic, agent_name_problem
 from skyras_hub.registry import announce, change_event
 
@@ -68,7 +74,7 @@ async def register_agent(
     description="Every registration, by name, as stored in Postgres.",
     responses=_ERRORS,
 )
-async def list_agents(pool: PoolDep, _: AuthDep) -> AgentsPublic:
+async def list_agents(pool: PoolDep, _: RegistryReaderDep) -> AgentsPublic:
     """List every registered agent."""
     async with pool.connection() as conn:
         rows = await store.list_agents(conn=conn)
@@ -82,7 +88,7 @@ async def list_agents(pool: PoolDep, _: AuthDep) -> AgentsPublic:
     summary="Show one agent's registration",
     responses={404: {"description": "No agent by that name"}, **_ERRORS},
 )
-async def get_agent(name: str, pool: PoolDep, _: AuthDep) -> AgentPublic:
+async def get_agent(name: str, pool: PoolDep, _: RegistryReaderDep) -> AgentPublic:
     """Show one registration."""
     async with pool.connection() as conn:
         row = await store.get_agent(conn=conn, name=name)
