@@ -261,3 +261,12 @@ def test_future_agents_have_their_own_ports_and_modules() -> None:
         assert str(port) in spec["command"]
         assert spec["image"] == f"skyras/{name}:0.1.0"
         assert {"path": "/chat", "methods": ["POST"], "target": "/api/chat"} in spec["routes"]
+
+
+def test_the_operator_checks_names_as_the_crd_does(version: dict[str, Any]) -> None:
+    spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    assert spec["env"]["items"]["properties"]["name"]["pattern"] == constants.ENV_NAME_PATTERN
+    assert spec["envFrom"]["items"]["properties"]["prefix"]["pattern"] == constants.ENV_NAME_PATTERN
+    volume_name = spec["volumes"]["items"]["properties"]["name"]["pattern"]
+    assert volume_name == builders._VOLUME_NAME.pattern
+    assert spec["strategy"]["properties"]["type"]["enum"] == list(builders.STRATEGIES)
