@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,8 +22,15 @@ from skyras_operator import constants, scaling
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _PATH = re.compile(r"^/[^\s?#]*$")
 _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.([a-z][a-z0-9_]*|\*))+$")
-_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_ENV_NAME = re.compile(constants.ENV_NAME_PATTERN)
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+# Volume names: DNS labels that may start with a digit (RFC 1123), as Kubernetes has them.
+_VOLUME_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_INT_OR_PERCENT = re.compile(r"^[0-9]+%$")
+# The operator's own writable place on the read-only root: name and path are taken.
+TMP_VOLUME = "tmp"
+TMP_PATH = "/tmp"
+STRATEGIES = ("RollingUpdate", "Recreate")
 
 
 class InvalidAgentSpec(ValueError):
@@ -61,6 +69,11 @@ class AgentSpec:
     env: tuple[Mapping[str, Any], ...] = ()
     resources: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     service_account_name: str | None = None
+    env_from: tuple[Mapping[str, Any], ...] = ()
+    volumes: tuple[Mapping[str, Any], ...] = ()
+    volume_mounts: tuple[Mapping[str, Any], ...] = ()
+    # The Deployment's strategy; None: RollingUpdate with Kubernetes' defaults.
+    strategy: Mapping[str, Any] | None = None
 
     @property
     def version(self) -> str:
@@ -100,6 +113,7 @@ def parse_spec(spec: Mapping[str, Any] | None) -> AgentSpec:
     resources = spec.get("resources") or {}
     if not isinstance(resources, Mapping):
         raise InvalidAgentSpec("spec.resources must be an object (ResourceRequirements)")
+    volumes = _volumes(spec.get("volumes"))
     return AgentSpec(
         image=image,
         port=port,
@@ -117,6 +131,10 @@ def parse_spec(spec: Mapping[str, Any] | None) -> AgentSpec:
         env=_env(spec.get("env")),
         resources=copy.deepcopy(dict(resources)),
         service_account_name=account or None,
+        env_from=_env_from(spec.get("envFrom")),
+        volumes=volumes,
+        volume_mounts=_volume_mounts(spec.get("volumeMounts"), {v["name"] for v in volumes}),
+        strategy=_strategy(spec.get("strategy")),
     )
 
 
@@ -187,6 +205,116 @@ def _env(raw: object) -> tuple[Mapping[str, Any], ...]:
     return tuple(entries)
 
 
+def _objects(raw: object, key: str, shape: str) -> list[Mapping[str, Any]]:
+    """spec.<key> as a list of objects (None: empty)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(item, Mapping) for item in raw):
+        raise InvalidAgentSpec(f"spec.{key} must be a list of {shape}")
+    return raw
+
+
+def _env_from(raw: object) -> tuple[Mapping[str, Any], ...]:
+    entries = _objects(raw, "envFrom", "{secretRef} or {configMapRef} objects")
+    for index, item in enumerate(entries):
+        where = f"spec.envFrom[{index}]"
+        refs = [key for key in ("configMapRef", "secretRef") if key in item]
+        if len(refs) != 1:
+            raise InvalidAgentSpec(f"{where} takes exactly one of configMapRef or secretRef")
+        ref = item[refs[0]]
+        if not isinstance(ref, Mapping) or not isinstance(ref.get("name"), str) or not ref["name"]:
+            raise InvalidAgentSpec(f"{where}.{refs[0]}.name must name the {refs[0][:-3]}")
+        prefix = item.get("prefix", "")
+        if not isinstance(prefix, str) or (prefix and not _ENV_NAME.match(prefix)):
+            raise InvalidAgentSpec(f"{where}.prefix must be a valid variable name prefix")
+        unknown = set(item) - {"prefix", "configMapRef", "secretRef"}
+        if unknown:
+            raise InvalidAgentSpec(f"{where}: unknown fields {sorted(unknown)}")
+    return tuple(copy.deepcopy(dict(item)) for item in entries)
+
+
+def _volumes(raw: object) -> tuple[Mapping[str, Any], ...]:
+    entries = _objects(raw, "volumes", "Volume objects (name plus one source)")
+    seen: set[str] = set()
+    for index, item in enumerate(entries):
+        where = f"spec.volumes[{index}]"
+        name = item.get("name")
+        if not isinstance(name, str) or not _VOLUME_NAME.match(name) or len(name) > 63:
+            raise InvalidAgentSpec(f"{where}.name must be a DNS label (got {name!r})")
+        if name == TMP_VOLUME:
+            raise InvalidAgentSpec(f"{where}: the name tmp is reserved (the operator's /tmp)")
+        if name in seen:
+            raise InvalidAgentSpec(f"{where}: the name {name} appears twice")
+        seen.add(name)
+        sources = [key for key in item if key != "name"]
+        if len(sources) != 1 or not isinstance(item[sources[0]], Mapping):
+            raise InvalidAgentSpec(
+                f"{where} ({name}) needs exactly one source object (persistentVolumeClaim, "
+                f"secret, configMap, emptyDir, ...), got {sources or 'none'}"
+            )
+    return tuple(copy.deepcopy(dict(item)) for item in entries)
+
+
+def _volume_mounts(raw: object, declared: set[str]) -> tuple[Mapping[str, Any], ...]:
+    entries = _objects(raw, "volumeMounts", "{name, mountPath} objects")
+    paths: set[str] = set()
+    for index, item in enumerate(entries):
+        where = f"spec.volumeMounts[{index}]"
+        name, path = item.get("name"), item.get("mountPath")
+        if name not in declared:
+            raise InvalidAgentSpec(
+                f"{where}.name {name!r} names no entry of spec.volumes ({sorted(declared)})"
+            )
+        if not isinstance(path, str) or not path.startswith("/") or len(path) < 2:
+            raise InvalidAgentSpec(f"{where}.mountPath must be an absolute path (got {path!r})")
+        clean = posixpath.normpath(path)
+        if clean == TMP_PATH:
+            raise InvalidAgentSpec(f"{where}.mountPath: /tmp is the operator's own emptyDir")
+        if clean in paths:
+            raise InvalidAgentSpec(f"{where}.mountPath {path} is mounted twice")
+        paths.add(clean)
+        if not isinstance(item.get("readOnly", False), bool):
+            raise InvalidAgentSpec(f"{where}.readOnly must be true or false")
+        sub = item.get("subPath", "")
+        if not isinstance(sub, str) or sub.startswith("/") or ".." in sub.split("/"):
+            raise InvalidAgentSpec(f"{where}.subPath must be a relative path inside the volume")
+        unknown = set(item) - {"name", "mountPath", "readOnly", "subPath"}
+        if unknown:
+            raise InvalidAgentSpec(f"{where}: unknown fields {sorted(unknown)}")
+    return tuple(copy.deepcopy(dict(item)) for item in entries)
+
+
+def _strategy(raw: object) -> Mapping[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise InvalidAgentSpec("spec.strategy must be an object ({type: RollingUpdate|Recreate})")
+    kind = raw.get("type", "RollingUpdate")
+    if kind not in STRATEGIES:
+        raise InvalidAgentSpec(
+            f"spec.strategy.type must be RollingUpdate or Recreate, got {kind!r}"
+        )
+    rolling = raw.get("rollingUpdate")
+    if rolling is not None:
+        if kind != "RollingUpdate":
+            raise InvalidAgentSpec("spec.strategy.rollingUpdate applies to type RollingUpdate only")
+        if not isinstance(rolling, Mapping):
+            raise InvalidAgentSpec("spec.strategy.rollingUpdate must be an object")
+        for key, value in rolling.items():
+            ok = (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or (
+                isinstance(value, str) and _INT_OR_PERCENT.match(value)
+            )
+            if key not in ("maxSurge", "maxUnavailable") or not ok:
+                raise InvalidAgentSpec(
+                    f"spec.strategy.rollingUpdate.{key}: maxSurge and maxUnavailable take a count "
+                    f"or a percentage like 25%, got {value!r}"
+                )
+    unknown = set(raw) - {"type", "rollingUpdate"}
+    if unknown:
+        raise InvalidAgentSpec(f"spec.strategy: unknown fields {sorted(unknown)}")
+    return {"type": kind, **({"rollingUpdate": dict(rolling)} if rolling is not None else {})}
+
+
 def image_version(image: str) -> str:
     """The version the hub records: the image's tag (`latest` when untagged)."""
     reference = image.split("@", 1)[0]
@@ -234,8 +362,18 @@ def _label_value(value: str) -> str:
 # Children.
 
 
-def build_deployment(body: Mapping[str, Any], agent: AgentSpec, *, replicas: int) -> dict[str, Any]:
-    """The agent's Deployment: one hardened container, probed on /health, adopted by the Agent."""
+def build_deployment(
+    body: Mapping[str, Any],
+    agent: AgentSpec,
+    *,
+    replicas: int,
+    platform_env: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """The agent's Deployment: one hardened container, probed on /health, adopted by the Agent.
+
+    `platform_env` (the operator's SKYRAS_OPERATOR_AGENT_ENV for Agents in its
+    own namespace: database, Redis, logging) comes first in the env.
+    """
     name = body["metadata"]["name"]
     labels = agent_labels(name, agent)
     container: dict[str, Any] = {
@@ -243,7 +381,9 @@ def build_deployment(body: Mapping[str, Any], agent: AgentSpec, *, replicas: int
         "image": agent.image,
         "imagePullPolicy": agent.image_pull_policy,
         "ports": [{"name": constants.PORT_NAME, "containerPort": agent.port, "protocol": "TCP"}],
-        "env": _container_env(name, agent),
+        "env": _container_env(name, agent, platform_env),
+        # Always present (an empty list too), so that removing the last entry is drift.
+        "envFrom": [copy.deepcopy(dict(e)) for e in agent.env_from],
         "resources": copy.deepcopy(dict(agent.resources))
         or copy.deepcopy(constants.DEFAULT_RESOURCES),
         "startupProbe": _probe(period=2, failures=30),
@@ -255,8 +395,11 @@ def build_deployment(body: Mapping[str, Any], agent: AgentSpec, *, replicas: int
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        # Read-only root: the one writable place is an emptyDir.
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        # Read-only root: the one writable place is an emptyDir (then the Agent's own).
+        "volumeMounts": [
+            {"name": TMP_VOLUME, "mountPath": TMP_PATH},
+            *(copy.deepcopy(dict(m)) for m in agent.volume_mounts),
+        ],
     }
     if agent.command:
         container["command"] = list(agent.command)
@@ -264,7 +407,10 @@ def build_deployment(body: Mapping[str, Any], agent: AgentSpec, *, replicas: int
         container["args"] = list(agent.args)
     pod_spec: dict[str, Any] = {
         "containers": [container],
-        "volumes": [{"name": "tmp", "emptyDir": {}}],
+        "volumes": [
+            {"name": TMP_VOLUME, "emptyDir": {}},
+            *(copy.deepcopy(dict(v)) for v in agent.volumes),
+        ],
         # Agents do not talk to the API server; no token unless an account is named.
         "automountServiceAccountToken": agent.service_account_name is not None,
         # Service links would inject e.g. REDIS_PORT=tcp://... and confuse settings.
@@ -285,6 +431,7 @@ def build_deployment(body: Mapping[str, Any], agent: AgentSpec, *, replicas: int
         "metadata": {"name": name, "labels": dict(labels)},
         "spec": {
             "replicas": replicas,
+            "strategy": _deployment_strategy(agent),
             "selector": {"matchLabels": selector_labels(name)},
             "template": {
                 "metadata": {"labels": dict(labels)},
@@ -296,6 +443,15 @@ def build_deployment(body: Mapping[str, Any], agent: AgentSpec, *, replicas: int
     return deployment
 
 
+def _deployment_strategy(agent: AgentSpec) -> dict[str, Any]:
+    strategy = copy.deepcopy(dict(agent.strategy or {"type": "RollingUpdate"}))
+    if strategy["type"] == "Recreate":
+        # The API server keeps rollingUpdate's defaults from an earlier
+        # RollingUpdate and refuses them beside Recreate: the patch removes them.
+        strategy["rollingUpdate"] = None
+    return strategy
+
+
 def _probe(*, period: int, failures: int) -> dict[str, Any]:
     return {
         "httpGet": {"path": constants.HEALTH_PATH, "port": constants.PORT_NAME},
@@ -305,15 +461,22 @@ def _probe(*, period: int, failures: int) -> dict[str, Any]:
     }
 
 
-def _container_env(name: str, agent: AgentSpec) -> list[dict[str, Any]]:
+def _container_env(
+    name: str, agent: AgentSpec, platform_env: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The platform's entries, the operator's, then the Agent's; an Agent's name wins.
+
+    Order matters: Kubernetes expands $(VAR) only from entries above it.
+    """
+    own = {entry["name"] for entry in agent.env}
     builtin: list[dict[str, Any]] = [
+        *(copy.deepcopy(dict(e)) for e in platform_env if e["name"] not in own),
         {"name": constants.ENV_AGENT_NAME, "value": name},
         {
             "name": constants.ENV_CONSUMER_NAME,
             "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}},
         },
     ]
-    own = {entry["name"] for entry in agent.env}
     return [e for e in builtin if e["name"] not in own] + [
         copy.deepcopy(dict(e)) for e in agent.env
     ]
@@ -382,6 +545,8 @@ def _covers(want: Any, have: Any, path: tuple[str, ...]) -> bool:
             _covers(v, have.get(k), (*path, k)) for k, v in want.items()
         )
     if isinstance(want, list):
+        if not want and have is None:
+            return True  # the API server leaves empty lists out
         return (
             isinstance(have, list)
             and len(want) == len(have)

@@ -3,15 +3,30 @@
 Filled by `Settings.from_env()` at startup (main.py puts it in kopf's memo);
 read by the handlers. The reconcile interval is also read at import time by
 handlers/agent.py, because kopf's timer decorator takes it then.
+
+The platform env (SKYRAS_OPERATOR_AGENT_ENV) is how an Agent applied with
+plain kubectl gets the database, Redis and logging settings: the Helm chart
+renders them once for the operator, which prepends them to the env of every
+Agent in its own namespace (POD_NAMESPACE, from the downward API; the one
+variable without our prefix, as Kubernetes' convention names it). Agents in
+other namespaces get none: the Secrets those entries name live in the
+operator's namespace only.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 from collections.abc import Mapping
+from typing import Any
+
+from skyras_operator import constants
 
 DEFAULT_ENDPOINT_TEMPLATE = "http://{name}.{namespace}.svc:{port}"
+AGENT_ENV = "SKYRAS_OPERATOR_AGENT_ENV"
+_ENV_NAME = re.compile(constants.ENV_NAME_PATTERN)
 
 
 def _float(env: Mapping[str, str], key: str, default: float) -> float:
@@ -25,6 +40,34 @@ def _float(env: Mapping[str, str], key: str, default: float) -> float:
     if value < 0:
         raise ValueError(f"{key} must not be negative, got {raw!r}")
     return value
+
+
+def _agent_env(env: Mapping[str, str]) -> tuple[Mapping[str, Any], ...]:
+    """SKYRAS_OPERATOR_AGENT_ENV: a JSON list of Kubernetes EnvVar objects."""
+    raw = env.get(AGENT_ENV, "").strip()
+    if not raw:
+        return ()
+    try:
+        entries = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{AGENT_ENV} must be a JSON list of EnvVar objects: {exc}") from exc
+    if not isinstance(entries, list):
+        raise ValueError(f"{AGENT_ENV} must be a JSON list of EnvVar objects, got {raw[:80]!r}")
+    names: set[str] = set()
+    for index, entry in enumerate(entries):
+        where = f"{AGENT_ENV}[{index}]"
+        if not isinstance(entry, dict) or not _ENV_NAME.match(str(entry.get("name", ""))):
+            raise ValueError(f"{where} needs a valid name ({{name, value}} or {{name, valueFrom}})")
+        if ("value" in entry) == ("valueFrom" in entry):
+            raise ValueError(f"{where} ({entry['name']}) takes exactly one of value or valueFrom")
+        if "value" in entry and not isinstance(entry["value"], str):
+            raise ValueError(f"{where} ({entry['name']}).value must be a string")
+        if "valueFrom" in entry and not isinstance(entry["valueFrom"], dict):
+            raise ValueError(f"{where} ({entry['name']}).valueFrom must be an object")
+        if entry["name"] in names:
+            raise ValueError(f"{where}: {entry['name']} appears twice")
+        names.add(entry["name"])
+    return tuple(entries)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +87,10 @@ class Settings:
     backoff_max: float = 60.0
     # Deletion waits at most this long for the hub before letting go.
     delete_timeout: float = 300.0
+    # Env entries prepended to every Agent's container in `namespace` (the
+    # operator's own); None: no namespace known, so no Agent gets them.
+    agent_env: tuple[Mapping[str, Any], ...] = ()
+    namespace: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -59,10 +106,21 @@ class Settings:
             backoff_base=_float(env, "SKYRAS_OPERATOR_BACKOFF_BASE", cls.backoff_base),
             backoff_max=_float(env, "SKYRAS_OPERATOR_BACKOFF_MAX", cls.backoff_max),
             delete_timeout=_float(env, "SKYRAS_OPERATOR_DELETE_TIMEOUT", cls.delete_timeout),
+            agent_env=_agent_env(env),
+            namespace=env.get("POD_NAMESPACE", "").strip() or None,
         )
+        if settings.agent_env and settings.namespace is None:
+            raise ValueError(
+                f"{AGENT_ENV} is set but POD_NAMESPACE is not: set it to the namespace whose "
+                "Agents get these entries (in a pod: the downward API's metadata.namespace)"
+            )
         # Fail at startup, not at the first agent, on a template with unknown fields.
         settings.endpoint_template.format(name="n", namespace="ns", port=1)
         return settings
+
+    def platform_env_for(self, namespace: str) -> tuple[Mapping[str, Any], ...]:
+        """The platform env of an Agent in `namespace`: the operator's own only."""
+        return self.agent_env if namespace == self.namespace else ()
 
     def backoff(self, retry: int) -> float:
         """Seconds to wait before retry number `retry` (0 for the first)."""

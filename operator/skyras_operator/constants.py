@@ -46,6 +46,8 @@ DEFAULT_RESOURCES: Final = {
 # name wins).
 ENV_AGENT_NAME: Final = "SKYRAS_AGENT_NAME"
 ENV_CONSUMER_NAME: Final = "SKYRAS_CONSUMER_NAME"  # the pod's name: one consumer per pod
+# What Kubernetes takes as an env variable's name (the CRD's pattern too).
+ENV_NAME_PATTERN: Final = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
 
 # Status.phase values.
 PHASE_PENDING: Final = "Pending"

@@ -10,7 +10,8 @@ Running it
 It talks to the cluster of the in-cluster account or the current kubeconfig.
 Settings come from the environment (config.py): SKYRAS_HUB_URL,
 SKYRAS_HUB_TOKEN (a key with the `registry` scope), SKYRAS_REDIS_URL (lag for
-autoscaling), SKYRAS_OPERATOR_ENDPOINT_TEMPLATE, SKYRAS_OPERATOR_RECONCILE_INTERVAL.
+autoscaling), SKYRAS_OPERATOR_ENDPOINT_TEMPLATE, SKYRAS_OPERATOR_RECONCILE_INTERVAL,
+SKYRAS_OPERATOR_AGENT_ENV with POD_NAMESPACE (the platform env of its namespace's Agents).
 
 Peering or standalone
     kopf "peering" lets several operator processes watching the same
@@ -91,11 +92,14 @@ async def configure(
         redis=redis,
     )
     logger.info(
-        "SkyRas operator: hub %s, endpoints %s, lag from %s, every %.0fs",
+        "SkyRas operator: hub %s, endpoints %s, lag from %s, every %.0fs, platform env %s",
         operator_settings.hub_url,
         operator_settings.endpoint_template,
         "Redis" if redis else "nowhere (autoscaling holds replicas)",
         operator_settings.reconcile_interval,
+        f"{[e['name'] for e in operator_settings.agent_env]} for Agents in {operator_settings.namespace}"
+        if operator_settings.agent_env
+        else "none",
     )
 
 

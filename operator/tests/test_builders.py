@@ -55,6 +55,71 @@ def test_every_sample_parses(agent_body: Any) -> None:
         ({"env": [{"name": "A", "value": "1", "valueFrom": {}}]}, "not both"),
         ({"env": [{"name": "A", "value": 1}]}, "string"),
         ({"imagePullPolicy": "Sometimes"}, "imagePullPolicy"),
+        ({"volumes": [{"name": "tmp", "emptyDir": {}}]}, "tmp is reserved"),
+        ({"volumes": [{"name": "Data", "emptyDir": {}}]}, r"volumes\[0\]\.name"),
+        ({"volumes": [{"name": "data"}]}, "exactly one source"),
+        ({"volumes": [{"name": "data", "emptyDir": {}, "secret": {}}]}, "exactly one source"),
+        (
+            {"volumes": [{"name": "data", "emptyDir": {}}, {"name": "data", "emptyDir": {}}]},
+            "twice",
+        ),
+        ({"volumes": {"name": "data"}}, "spec.volumes must be a list"),
+        (
+            {"volumeMounts": [{"name": "data", "mountPath": "/data"}]},
+            "names no entry of spec.volumes",
+        ),
+        (
+            {
+                "volumes": [{"name": "data", "emptyDir": {}}],
+                "volumeMounts": [{"name": "data", "mountPath": "data"}],
+            },
+            "absolute path",
+        ),
+        (
+            {
+                "volumes": [{"name": "data", "emptyDir": {}}],
+                "volumeMounts": [{"name": "data", "mountPath": "/tmp/"}],
+            },
+            "/tmp is the operator's own",
+        ),
+        (
+            {
+                "volumes": [{"name": "data", "emptyDir": {}}],
+                "volumeMounts": [
+                    {"name": "data", "mountPath": "/data"},
+                    {"name": "data", "mountPath": "/data/"},
+                ],
+            },
+            "mounted twice",
+        ),
+        (
+            {
+                "volumes": [{"name": "data", "emptyDir": {}}],
+                "volumeMounts": [{"name": "data", "mountPath": "/d", "subPath": "../etc"}],
+            },
+            "subPath",
+        ),
+        (
+            {
+                "volumes": [{"name": "data", "emptyDir": {}}],
+                "volumeMounts": [{"name": "data", "mountPath": "/d", "readOnly": "yes"}],
+            },
+            "readOnly",
+        ),
+        ({"envFrom": [{"prefix": "X_"}]}, "exactly one of configMapRef or secretRef"),
+        (
+            {"envFrom": [{"secretRef": {"name": "a"}, "configMapRef": {"name": "b"}}]},
+            "exactly one",
+        ),
+        ({"envFrom": [{"secretRef": {}}]}, r"envFrom\[0\]\.secretRef\.name"),
+        ({"envFrom": [{"secretRef": {"name": "s"}, "prefix": "1 X"}]}, "prefix"),
+        ({"strategy": {"type": "BlueGreen"}}, "RollingUpdate or Recreate"),
+        (
+            {"strategy": {"type": "Recreate", "rollingUpdate": {"maxSurge": 1}}},
+            "RollingUpdate only",
+        ),
+        ({"strategy": {"rollingUpdate": {"maxSurge": "lots"}}}, "percentage"),
+        ({"strategy": "Recreate"}, "spec.strategy must be an object"),
     ],
 )
 def test_bad_specs_are_refused_with_the_field_named(
@@ -202,6 +267,78 @@ def test_user_env_overrides_the_operators_and_keeps_value_from(agent_body: Any) 
     )
 
 
+STORAGE = {
+    "volumes": [
+        {"name": "files", "persistentVolumeClaim": {"claimName": "skyras-letitia-files"}},
+        {"name": "certs", "secret": {"secretName": "ca"}},
+    ],
+    "volumeMounts": [
+        {"name": "files", "mountPath": "/var/lib/skyras"},
+        {"name": "certs", "mountPath": "/etc/ca", "readOnly": True, "subPath": "pem"},
+    ],
+    "envFrom": [{"secretRef": {"name": "letitia-s3"}, "prefix": "SKYRAS_"}],
+    "strategy": {"type": "Recreate"},
+}
+
+
+def test_volumes_mounts_env_from_and_strategy_reach_the_deployment(agent_body: Any) -> None:
+    body = agent_body("letitia", **copy.deepcopy(STORAGE))
+    deployment = builders.build_deployment(body, builders.parse_spec(body["spec"]), replicas=1)
+    pod = deployment["spec"]["template"]["spec"]
+    container = _container(deployment)
+    # The built-in /tmp comes first, the Agent's own after it.
+    assert pod["volumes"] == [{"name": "tmp", "emptyDir": {}}, *STORAGE["volumes"]]
+    assert container["volumeMounts"] == [
+        {"name": "tmp", "mountPath": "/tmp"},
+        *STORAGE["volumeMounts"],
+    ]
+    assert container["envFrom"] == STORAGE["envFrom"]
+    assert deployment["spec"]["strategy"] == {"type": "Recreate", "rollingUpdate": None}
+
+
+def test_without_extras_the_deployment_rolls_and_has_only_tmp(agent_body: Any) -> None:
+    body = agent_body("marcus")
+    deployment = builders.build_deployment(body, builders.parse_spec(body["spec"]), replicas=1)
+    assert deployment["spec"]["strategy"] == {"type": "RollingUpdate"}
+    assert deployment["spec"]["template"]["spec"]["volumes"] == [{"name": "tmp", "emptyDir": {}}]
+    assert _container(deployment)["envFrom"] == []
+    body = agent_body(
+        "marcus", strategy={"rollingUpdate": {"maxSurge": 0, "maxUnavailable": "50%"}}
+    )
+    deployment = builders.build_deployment(body, builders.parse_spec(body["spec"]), replicas=1)
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 0, "maxUnavailable": "50%"},
+    }
+
+
+PLATFORM_ENV = (
+    {"name": "SKYRAS_POSTGRES_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "pg", "key": "p"}}},
+    {"name": "SKYRAS_DATABASE_URL", "value": "postgresql://u:$(SKYRAS_POSTGRES_PASSWORD)@db/x"},
+    {"name": "SKYRAS_LOG_LEVEL", "value": "INFO"},
+)
+
+
+def test_platform_env_comes_first_and_the_agents_own_names_win(agent_body: Any) -> None:
+    body = agent_body("marcus", env=[{"name": "SKYRAS_LOG_LEVEL", "value": "DEBUG"}])
+    container = _container(
+        builders.build_deployment(
+            body, builders.parse_spec(body["spec"]), replicas=1, platform_env=PLATFORM_ENV
+        )
+    )
+    names = [e["name"] for e in container["env"]]
+    # The password before the URL that expands it; the Agent's DEBUG, once, last.
+    assert names == [
+        "SKYRAS_POSTGRES_PASSWORD",
+        "SKYRAS_DATABASE_URL",
+        constants.ENV_AGENT_NAME,
+        constants.ENV_CONSUMER_NAME,
+        "SKYRAS_LOG_LEVEL",
+    ]
+    assert container["env"][-1] == {"name": "SKYRAS_LOG_LEVEL", "value": "DEBUG"}
+    assert container["env"][1] == PLATFORM_ENV[1]
+
+
 def test_building_does_not_touch_the_agent(agent_body: Any) -> None:
     body = agent_body("ari")
     before = copy.deepcopy(body)
@@ -232,8 +369,19 @@ def _as_server_returns(obj: dict[str, Any]) -> dict[str, Any]:
     served["spec"].update(revisionHistoryLimit=10, progressDeadlineSeconds=600)
     pod = served["spec"]["template"]["spec"]
     pod.update(restartPolicy="Always", dnsPolicy="ClusterFirst", schedulerName="default-scheduler")
+    if served["spec"]["strategy"]["type"] == "RollingUpdate":
+        served["spec"]["strategy"].setdefault(
+            "rollingUpdate", {"maxSurge": "25%", "maxUnavailable": "25%"}
+        )
+    else:
+        served["spec"]["strategy"].pop("rollingUpdate")
+    for volume in pod["volumes"]:
+        if "secret" in volume:
+            volume["secret"]["defaultMode"] = 420
     for container in pod["containers"]:
         container.update(terminationMessagePath="/dev/termination-log")
+        if not container["envFrom"]:
+            del container["envFrom"]  # empty lists are not stored
         container["readinessProbe"]["successThreshold"] = 1
         container["readinessProbe"]["httpGet"]["scheme"] = "HTTP"
         container["resources"] = {
@@ -244,10 +392,67 @@ def _as_server_returns(obj: dict[str, Any]) -> dict[str, Any]:
     return served
 
 
-def test_a_child_as_the_server_returns_it_is_in_sync(agent_body: Any) -> None:
-    body = agent_body("marcus")
-    desired = builders.build_deployment(body, builders.parse_spec(body["spec"]), replicas=1)
+@pytest.mark.parametrize("extras", [{}, STORAGE], ids=["plain", "with-storage"])
+def test_a_child_as_the_server_returns_it_is_in_sync(
+    agent_body: Any, extras: dict[str, Any]
+) -> None:
+    body = agent_body("marcus", **copy.deepcopy(extras))
+    desired = builders.build_deployment(
+        body, builders.parse_spec(body["spec"]), replicas=1, platform_env=PLATFORM_ENV
+    )
     assert builders.merge_patch_for(desired, _as_server_returns(desired)) == {}
+
+
+def _pod_patch(patch: dict[str, Any]) -> dict[str, Any]:
+    assert list(patch) == ["spec"], patch
+    return patch["spec"]["template"]["spec"]  # type: ignore[no-any-return]
+
+
+def test_removed_or_edited_volumes_mounts_and_env_from_are_drift(agent_body: Any) -> None:
+    body = agent_body("letitia", **copy.deepcopy(STORAGE))
+    desired = builders.build_deployment(body, builders.parse_spec(body["spec"]), replicas=1)
+
+    actual = _as_server_returns(desired)
+    actual["spec"]["template"]["spec"]["volumes"].pop()  # someone dropped the certs volume
+    patch = _pod_patch(builders.merge_patch_for(desired, actual))
+    assert patch["volumes"] == desired["spec"]["template"]["spec"]["volumes"]
+
+    actual = _as_server_returns(desired)
+    actual["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][2]["mountPath"] = "/x"
+    del actual["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+    (container,) = _pod_patch(builders.merge_patch_for(desired, actual))["containers"]
+    assert container["volumeMounts"][2]["mountPath"] == "/etc/ca"
+    assert container["envFrom"] == STORAGE["envFrom"]
+
+    # The Agent drops its extras: the Deployment loses them too.
+    plain = agent_body("letitia")
+    without = builders.build_deployment(plain, builders.parse_spec(plain["spec"]), replicas=1)
+    (container,) = _pod_patch(builders.merge_patch_for(without, actual))["containers"]
+    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    patch = builders.merge_patch_for(without, _as_server_returns(desired))
+    assert patch["spec"]["strategy"] == {"type": "RollingUpdate"}
+    assert patch["spec"]["template"]["spec"]["containers"][0]["envFrom"] == []
+
+
+def test_switching_to_recreate_removes_the_rolling_update_defaults(agent_body: Any) -> None:
+    body = agent_body("letitia")
+    rolling = builders.build_deployment(body, builders.parse_spec(body["spec"]), replicas=1)
+    body = agent_body("letitia", strategy={"type": "Recreate"})
+    recreate = builders.build_deployment(body, builders.parse_spec(body["spec"]), replicas=1)
+    patch = builders.merge_patch_for(recreate, _as_server_returns(rolling))
+    assert patch == {"spec": {"strategy": {"type": "Recreate", "rollingUpdate": None}}}
+
+
+def test_a_changed_platform_env_is_drift(agent_body: Any) -> None:
+    body = agent_body("marcus")
+    agent = builders.parse_spec(body["spec"])
+    old = builders.build_deployment(body, agent, replicas=1)
+    new = builders.build_deployment(body, agent, replicas=1, platform_env=PLATFORM_ENV)
+    (container,) = _pod_patch(builders.merge_patch_for(new, _as_server_returns(old)))["containers"]
+    assert [e["name"] for e in container["env"]][:2] == [
+        "SKYRAS_POSTGRES_PASSWORD",
+        "SKYRAS_DATABASE_URL",
+    ]
 
 
 def test_a_hand_edited_image_is_patched_back_and_nothing_else(agent_body: Any) -> None:

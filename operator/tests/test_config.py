@@ -42,6 +42,47 @@ def test_nonsense_numbers_fail_at_startup() -> None:
         config.Settings.from_env({"SKYRAS_OPERATOR_RECONCILE_INTERVAL": "often"})
 
 
+AGENT_ENV = (
+    '[{"name": "SKYRAS_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "db", "key": "url"}}},'
+    ' {"name": "SKYRAS_LOG_FORMAT", "value": "json"}]'
+)
+
+
+def test_the_platform_env_is_for_the_operators_own_namespace_only() -> None:
+    settings = config.Settings.from_env(
+        {"SKYRAS_OPERATOR_AGENT_ENV": AGENT_ENV, "POD_NAMESPACE": "studio"}
+    )
+    assert [e["name"] for e in settings.platform_env_for("studio")] == [
+        "SKYRAS_DATABASE_URL",
+        "SKYRAS_LOG_FORMAT",
+    ]
+    assert settings.platform_env_for("elsewhere") == ()
+    assert config.Settings.from_env({"POD_NAMESPACE": "studio"}).platform_env_for("studio") == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "complaint"),
+    [
+        ("[{name: x}]", "must be a JSON list of EnvVar objects: Expecting"),
+        ('{"name": "A", "value": "1"}', "must be a JSON list"),
+        ('[{"value": "1"}]', r"\[0\] needs a valid name"),
+        ('[{"name": "A"}]', "exactly one of value or valueFrom"),
+        ('[{"name": "A", "value": "1", "valueFrom": {}}]', "exactly one of value or valueFrom"),
+        ('[{"name": "A", "value": 1}]', "must be a string"),
+        ('[{"name": "A", "valueFrom": "db"}]', "must be an object"),
+        ('[{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]', "appears twice"),
+    ],
+)
+def test_a_bad_platform_env_fails_at_startup(raw: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match=f"SKYRAS_OPERATOR_AGENT_ENV.*{complaint}"):
+        config.Settings.from_env({"SKYRAS_OPERATOR_AGENT_ENV": raw, "POD_NAMESPACE": "studio"})
+
+
+def test_a_platform_env_without_a_namespace_fails_at_startup() -> None:
+    with pytest.raises(ValueError, match="POD_NAMESPACE"):
+        config.Settings.from_env({"SKYRAS_OPERATOR_AGENT_ENV": AGENT_ENV})
+
+
 def test_backoff_doubles_up_to_the_maximum() -> None:
     settings = config.Settings(backoff_base=1.0, backoff_max=60.0)
     assert [settings.backoff(n) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]

@@ -8,6 +8,7 @@ a real API server in tests/cluster (marker `kube`).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 from typing import Any
 
@@ -265,3 +266,30 @@ def test_handlers_are_registered_with_kopf() -> None:
         if h.selector and h.selector.check(resource)
     }
     assert {"reconcile_agent", "deregister_agent", "repair_agent"} <= names
+
+
+async def test_only_agents_in_the_operators_namespace_get_the_platform_env(
+    rt: Any, agent_body: Any
+) -> None:
+    runtime_, _ = rt
+    kube = runtime_.kube
+    platform = ({"name": "SKYRAS_DATABASE_URL", "value": "postgresql://db/skyras"},)
+    runtime_.settings = dataclasses.replace(
+        runtime_.settings, agent_env=platform, namespace="skyras"
+    )
+    home = agent_body("marcus")
+    away = agent_body("letitia")
+    away["metadata"]["namespace"] = "elsewhere"
+    await _converge(runtime_, home)
+    await _converge(runtime_, away)
+
+    def env(namespace: str, name: str) -> list[str]:
+        pod = kube.objects[("Deployment", namespace, name)]["spec"]["template"]["spec"]
+        return [e["name"] for e in pod["containers"][0]["env"]]
+
+    assert env("skyras", "marcus")[0] == "SKYRAS_DATABASE_URL"
+    assert "SKYRAS_DATABASE_URL" not in env("elsewhere", "letitia")
+    # Converging again changes nothing: the platform env is part of the desired state.
+    writes = len(kube.writes)
+    await _converge(runtime_, home, registration_mode=handlers.Registration.KEEP)
+    assert len(kube.writes) == writes

@@ -77,7 +77,11 @@ def _walk(node: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str,
 def test_schema_is_structural(version: dict[str, Any]) -> None:
     """Every node has a type (the API server refuses a CRD otherwise)."""
     for path, node in _walk(version["schema"]["openAPIV3Schema"]):
-        assert "type" in node or node.get("x-kubernetes-preserve-unknown-fields"), path
+        assert (
+            "type" in node
+            or node.get("x-kubernetes-preserve-unknown-fields")
+            or node.get("x-kubernetes-int-or-string")
+        ), path
 
 
 def test_defaults_are_valid_for_their_own_schema(version: dict[str, Any]) -> None:
@@ -153,6 +157,16 @@ def test_every_sample_is_valid(validator: jsonschema.Draft202012Validator, sampl
         (lambda s: s["chat"].update(keywords="task"), "keywords"),
         (lambda s: s.update(env=[{"value": "x"}]), "env"),
         (lambda s: s.update(imagePullPolicy="Sometimes"), "imagePullPolicy"),
+        (lambda s: s.update(volumes=[{"emptyDir": {}}]), "name"),
+        (lambda s: s.update(volumes=[{"name": "My_Files", "emptyDir": {}}]), "name"),
+        (lambda s: s.update(volumeMounts=[{"name": "files"}]), "mountPath"),
+        (lambda s: s.update(volumeMounts=[{"name": "f", "mountPath": "data"}]), "mountPath"),
+        (
+            lambda s: s.update(volumeMounts=[{"name": "f", "mountPath": "/d", "subPath": "/x"}]),
+            "subPath",
+        ),
+        (lambda s: s.update(envFrom=[{"secretRef": {}}]), "name"),
+        (lambda s: s.update(strategy={"type": "BlueGreen"}), "type"),
     ],
 )
 def test_invalid_agents_are_refused(
@@ -163,6 +177,17 @@ def test_invalid_agents_are_refused(
     errors = list(validator.iter_errors(agent))
     assert errors
     assert any(where in "/".join(map(str, e.absolute_path)) + e.message for e in errors)
+
+
+def test_an_agent_with_storage_is_valid(validator: jsonschema.Draft202012Validator) -> None:
+    agent = copy.deepcopy(load_sample("letitia"))
+    agent["spec"].update(
+        volumes=[{"name": "files", "persistentVolumeClaim": {"claimName": "letitia-files"}}],
+        volumeMounts=[{"name": "files", "mountPath": "/var/lib/skyras"}],
+        envFrom=[{"secretRef": {"name": "letitia-s3"}}],
+        strategy={"type": "Recreate"},
+    )
+    assert not [e.message for e in validator.iter_errors(agent)]
 
 
 MARCUS_ROUTES = [
@@ -236,3 +261,12 @@ def test_future_agents_have_their_own_ports_and_modules() -> None:
         assert str(port) in spec["command"]
         assert spec["image"] == f"skyras/{name}:0.1.0"
         assert {"path": "/chat", "methods": ["POST"], "target": "/api/chat"} in spec["routes"]
+
+
+def test_the_operator_checks_names_as_the_crd_does(version: dict[str, Any]) -> None:
+    spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    assert spec["env"]["items"]["properties"]["name"]["pattern"] == constants.ENV_NAME_PATTERN
+    assert spec["envFrom"]["items"]["properties"]["prefix"]["pattern"] == constants.ENV_NAME_PATTERN
+    volume_name = spec["volumes"]["items"]["properties"]["name"]["pattern"]
+    assert volume_name == builders._VOLUME_NAME.pattern
+    assert spec["strategy"]["properties"]["type"]["enum"] == list(builders.STRATEGIES)

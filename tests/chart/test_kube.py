@@ -3,8 +3,10 @@
 With kwok, Pods turn Ready without running anything and Pods owned by a Job
 complete (kwok's pod-complete stage), so `helm install --wait` and the
 migration hook Job finish. The local control plane has no volume provisioner:
-the install uses emptyDir volumes (persistence.enabled=false); the
-PersistentVolumeClaim templates are checked by the dry-run.
+the install uses emptyDir volumes for Postgres and Redis
+(persistence.enabled=false) and a PersistentVolume made by the test for
+Letitia's files; the other PersistentVolumeClaim templates are checked by the
+dry-run.
 """
 
 import base64
@@ -41,6 +43,13 @@ NO_PVC = {"postgres.persistence.enabled": False, "redis.persistence.enabled": Fa
             ],
             "postgres.existingSecret": "pg",
             "redis.existingSecret": "rd",
+            "agents.letitia.replicas": 2,
+            "agents.letitia.storage.s3": {
+                "bucket": "studio-assets",
+                "endpointUrl": "http://minio:9000",
+                "accessKeyId": "AKIDEXAMPLE",
+                "secretAccessKey": "wJalrXUtnFEMI",
+            },
         },
     ],
     ids=["defaults", "non-default", "everything-on"],
@@ -68,10 +77,29 @@ def _secret(kube, ns: str, name: str) -> dict[str, str]:
     return {k: base64.b64decode(v).decode() for k, v in data.items()}
 
 
+def _files_volume(kube, ns: str) -> str:
+    """A PersistentVolume for Letitia's claim (no provisioner here), bound to it in advance."""
+    name = f"letitia-files-{ns}"
+    volume = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": name},
+        "spec": {
+            "capacity": {"storage": "20Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "hostPath": {"path": f"/var/lib/skyras-test/{ns}"},
+            "claimRef": {"namespace": ns, "name": "skyras-letitia-files"},
+        },
+    }
+    kube.kubectl("apply", "-f", "-", input=json.dumps(volume))
+    return name
+
+
 def test_install_upgrade_uninstall(kube, kube_helm) -> None:
     ns = f"skyras-{uuid.uuid4().hex[:6]}"
     release = "skyras"
     args = ["--namespace", ns, *set_args(NO_PVC)]
+    volume = _files_volume(kube, ns)
     res = kube_helm.run(
         "install",
         release,
@@ -100,6 +128,13 @@ def test_install_upgrade_uninstall(kube, kube_helm) -> None:
         }
         for sts in ("skyras-postgres", "skyras-redis"):
             kube.kubectl("rollout", "status", f"statefulset/{sts}", "-n", ns, "--timeout=60s")
+        letitia = next(a for a in agents if a["metadata"]["name"] == "letitia")["spec"]
+        assert letitia["volumes"][0]["persistentVolumeClaim"]["claimName"] == "skyras-letitia-files"
+        assert letitia["strategy"] == {"type": "Recreate"}
+        claim = json.loads(
+            kube.kubectl("get", "pvc", "skyras-letitia-files", "-n", ns, "-o", "json").stdout
+        )
+        assert claim["status"]["phase"] == "Bound" and claim["spec"]["volumeName"] == volume
         keys = _secret(kube, ns, "skyras-api-keys")
         password = _secret(kube, ns, "skyras-postgres")["password"]
 
@@ -146,4 +181,8 @@ def test_install_upgrade_uninstall(kube, kube_helm) -> None:
         "name",
     ).stdout.split()
     assert left == [], f"left behind after uninstall: {left}"
+    # The studio's files are not the release's to delete.
+    claims = kube.kubectl("get", "pvc", "-n", ns, "-o", "name").stdout.split()
+    assert claims == ["persistentvolumeclaim/skyras-letitia-files"]
     kube.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+    kube.kubectl("delete", "pv", volume, "--wait=false", check=False)

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,13 @@ from tests.utils import eventually
 pytestmark = pytest.mark.kube
 
 RECONCILE_SECONDS = "1"
+# The operator "runs in" this namespace: its Agents get the platform env.
+HOME_NAMESPACE = "operator-home"
+PLATFORM_ENV = [
+    {"name": "SKYRAS_REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "rd", "key": "pw"}}},
+    {"name": "SKYRAS_REDIS_URL", "value": "redis://:$(SKYRAS_REDIS_PASSWORD)@redis:6379/0"},
+    {"name": "SKYRAS_LOG_FORMAT", "value": "json"},
+]
 
 
 class Stack:
@@ -62,6 +70,8 @@ class Stack:
             SKYRAS_OPERATOR_BACKOFF_BASE="0.5",
             SKYRAS_OPERATOR_BACKOFF_MAX="2",
             SKYRAS_OPERATOR_DELETE_TIMEOUT="20",
+            SKYRAS_OPERATOR_AGENT_ENV=json.dumps(PLATFORM_ENV),
+            POD_NAMESPACE=HOME_NAMESPACE,
         )
         with open(self.logs / "operator.log", "ab") as log:
             self.operator = subprocess.Popen(
@@ -241,6 +251,83 @@ def test_an_invalid_agent_is_rejected_by_the_api_server_with_a_clear_message(
     )
     result = kube.kubectl("apply", "-n", namespace, "-f", "-", input=crossed, check=False)
     assert result.returncode != 0 and "minReplicas" in result.stderr
+
+
+def test_storage_fields_the_schema_cannot_take_are_rejected_by_the_api_server(
+    kube: ControlPlane, namespace: str
+) -> None:
+    files = [{"name": "files", "emptyDir": {}}]
+    for changes, complaint in [
+        ({"volumeMounts": [{"name": "files", "mountPath": "/data"}]}, "must name an entry of spec.volumes"),
+        ({"volumes": [{"name": "tmp", "emptyDir": {}}]}, "the volume name tmp is reserved"),
+        ({"volumes": files, "volumeMounts": [{"name": "files", "mountPath": "/tmp"}]}, "/tmp is the operator's own"),
+        ({"envFrom": [{"secretRef": {"name": "a"}, "configMapRef": {"name": "b"}}]}, "exactly one of configMapRef or secretRef"),
+        ({"strategy": {"type": "Recreate", "rollingUpdate": {"maxSurge": 1}}}, "applies to type RollingUpdate only"),
+    ]:  # fmt: skip
+        bad = agent_manifest("marcus", 8001, **changes)
+        result = kube.kubectl("apply", "-n", namespace, "-f", "-", input=bad, check=False)
+        assert result.returncode != 0 and complaint in result.stderr, (changes, result.stderr)
+
+
+@pytest.fixture
+def home(kube: ControlPlane) -> Iterator[str]:
+    kube.kubectl("create", "namespace", HOME_NAMESPACE)
+    yield HOME_NAMESPACE
+    kube.kubectl("delete", "namespace", HOME_NAMESPACE, "--wait=false", check=False)
+
+
+def test_agents_in_the_operators_namespace_get_the_platform_env_and_their_volumes(
+    stack: Stack, kube: ControlPlane, home: str, namespace: str
+) -> None:
+    storage = {
+        "volumes": [{"name": "files", "persistentVolumeClaim": {"claimName": "jamal-files"}}],
+        "volumeMounts": [{"name": "files", "mountPath": "/var/lib/skyras"}],
+        "envFrom": [{"secretRef": {"name": "jamal-keys"}}],
+        "env": [{"name": "SKYRAS_LOG_FORMAT", "value": "text"}],
+    }
+    for ns in (home, namespace):
+        manifest = agent_manifest("jamal", free_port(), **storage)
+        kube.kubectl("apply", "-n", ns, "-f", "-", input=manifest)
+
+    def container(ns: str) -> dict[str, Any]:
+        deployment = eventually(lambda: get(kube, "deployment", "jamal", ns), what="Deployment")
+        return deployment["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
+
+    env = container(home)["env"]
+    names = [e["name"] for e in env]
+    # The platform's entries first (in order: the password before the URL
+    # that expands it), the Agent's own name wins over the platform's.
+    assert names[:2] == ["SKYRAS_REDIS_PASSWORD", "SKYRAS_REDIS_URL"]
+    assert names.count("SKYRAS_LOG_FORMAT") == 1
+    assert {"name": "SKYRAS_LOG_FORMAT", "value": "text"} in env
+    elsewhere = container(namespace)
+    assert not {"SKYRAS_REDIS_URL", "SKYRAS_REDIS_PASSWORD"} & {e["name"] for e in elsewhere["env"]}
+    for c in (container(home), elsewhere):
+        assert c["volumeMounts"] == [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "files", "mountPath": "/var/lib/skyras"},
+        ]
+        assert c["envFrom"] == [{"secretRef": {"name": "jamal-keys"}}]
+    pod = get(kube, "deployment", "jamal", home)["spec"]["template"]["spec"]
+    assert pod["volumes"][1] == storage["volumes"][0]
+    assert get(kube, "deployment", "jamal", home)["spec"]["strategy"]["type"] == "RollingUpdate"
+
+    # RollingUpdate (with the server's defaults) to Recreate, and the extras removed.
+    change = {
+        "spec": {"strategy": {"type": "Recreate"}, "volumes": [], "volumeMounts": [], "envFrom": []}
+    }
+    kube.kubectl("patch", "agent", "jamal", "-n", home, "--type=merge", "-p", json.dumps(change))
+    recreated = eventually(
+        lambda: (d := get(kube, "deployment", "jamal", home))["spec"]["strategy"]["type"] == "Recreate" and d,
+        20, "strategy Recreate",
+    )  # fmt: skip
+    pod = recreated["spec"]["template"]["spec"]
+    assert [v["name"] for v in pod["volumes"]] == ["tmp"]
+    assert "envFrom" not in pod["containers"][0]
+    # In sync now: no more patches (no DriftRepaired event after a few reconciles).
+    generation = recreated["metadata"]["generation"]
+    time.sleep(3 * float(RECONCILE_SECONDS))
+    assert get(kube, "deployment", "jamal", home)["metadata"]["generation"] == generation
 
 
 def test_registration_converges_after_the_hub_comes_back(

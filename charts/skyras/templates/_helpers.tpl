@@ -196,6 +196,135 @@ URL's Secret.
   value: json
 {{- end }}
 
+{{/*
+The platform env of every agent: database, Redis and logging. Given to the
+operator once (SKYRAS_OPERATOR_AGENT_ENV), which prepends it to the env of
+every Agent in the release's namespace, the chart's and `kubectl apply`'d alike.
+*/}}
+{{- define "skyras.platformEnv" -}}
+{{ include "skyras.databaseEnv" . }}
+{{ include "skyras.redisEnv" . }}
+{{ include "skyras.logEnv" . }}
+{{- end }}
+
+{{/*
+The spec of the Agent rendered for agents.<name> (YAML, read with fromYaml):
+files/agents/<name>.yaml, then the image, replicas, autoscaling, resources of
+the values, the storage's volumes, mounts, env and strategy, the values' env
+(whose names win), then `spec` over everything.
+  include "skyras.agentSpec" (dict "ctx" $ "name" $name "agent" $agent)
+*/}}
+{{- define "skyras.agentSpec" -}}
+{{- $ctx := .ctx }}
+{{- $agent := .agent }}
+{{- $file := $ctx.Files.Get (printf "files/agents/%s.yaml" .name) }}
+{{- $spec := dict }}
+{{- if $file }}
+{{- $spec = (fromYaml $file).spec | default dict }}
+{{- end }}
+{{- $_ := set $spec "image" (include "skyras.image" (dict "ctx" $ctx "image" $agent.image)) }}
+{{- $_ := set $spec "imagePullPolicy" $ctx.Values.image.pullPolicy }}
+{{- if hasKey $agent "replicas" }}
+{{- $_ := set $spec "replicas" $agent.replicas }}
+{{- end }}
+{{- if $agent.autoscaling }}
+{{- $_ := set $spec "autoscaling" (mergeOverwrite (deepCopy ($spec.autoscaling | default dict)) $agent.autoscaling) }}
+{{- end }}
+{{- if $agent.resources }}
+{{- $_ := set $spec "resources" $agent.resources }}
+{{- end }}
+{{- $storage := dict }}
+{{- if $agent.storage }}
+{{- $storage = include "skyras.agentStorage" (dict "ctx" $ctx "name" .name "storage" $agent.storage) | fromYaml }}
+{{- end }}
+{{- $own := dict }}
+{{- range ($agent.env | default list) }}
+{{- $_ := set $own .name true }}
+{{- end }}
+{{- $env := list }}
+{{- range (concat ($spec.env | default list) ($storage.env | default list)) }}
+{{- if not (hasKey $own .name) }}
+{{- $env = append $env . }}
+{{- end }}
+{{- end }}
+{{- $_ := set $spec "env" (concat $env ($agent.env | default list) | default list) }}
+{{- range $key := list "volumes" "volumeMounts" }}
+{{- if hasKey $storage $key }}
+{{- $_ := set $spec $key (concat (get $spec $key | default list) (get $storage $key)) }}
+{{- end }}
+{{- end }}
+{{- with $storage.strategy }}
+{{- $_ := set $spec "strategy" . }}
+{{- end }}
+{{- $spec = mergeOverwrite $spec (deepCopy ($agent.spec | default dict)) }}
+{{- toYaml $spec }}
+{{- end }}
+
+{{/*
+Where an agent keeps its files (agents.<name>.storage), as a piece of its spec
+(YAML: env, volumes, volumeMounts, strategy). S3 when a bucket is named: the
+SKYRAS_S3_* env, no volume. Otherwise a volume on storage.mountPath, which
+becomes SKYRAS_DATA_DIR: the claim (or an emptyDir without persistence), with
+strategy Recreate unless the claim is ReadWriteMany (a ReadWriteOnce volume
+cannot be attached to the old pod and the new one at once).
+  include "skyras.agentStorage" (dict "ctx" $ "name" $name "storage" $agent.storage)
+*/}}
+{{- define "skyras.agentStorage" -}}
+{{- $s3 := .storage.s3 | default dict }}
+{{- $persistence := .storage.persistence | default dict }}
+{{- if $s3.bucket }}
+env:
+  - name: SKYRAS_S3_BUCKET
+    value: {{ $s3.bucket | quote }}
+  {{- with $s3.endpointUrl }}
+  - name: SKYRAS_S3_ENDPOINT_URL
+    value: {{ . | quote }}
+  {{- end }}
+  {{- with $s3.region }}
+  - name: SKYRAS_S3_REGION
+    value: {{ . | quote }}
+  {{- end }}
+  {{- if or $s3.existingSecret $s3.accessKeyId }}
+  {{- $secret := include "skyras.agentStorage.s3SecretName" . }}
+  - name: SKYRAS_S3_ACCESS_KEY_ID
+    valueFrom:
+      secretKeyRef: {name: {{ $secret }}, key: access-key-id}
+  - name: SKYRAS_S3_SECRET_ACCESS_KEY
+    valueFrom:
+      secretKeyRef: {name: {{ $secret }}, key: secret-access-key}
+  {{- end }}
+{{- else }}
+env:
+  - name: SKYRAS_DATA_DIR
+    value: {{ .storage.mountPath | quote }}
+volumes:
+  - name: files
+    {{- if $persistence.enabled }}
+    persistentVolumeClaim:
+      claimName: {{ include "skyras.agentStorage.claimName" . }}
+    {{- else }}
+    emptyDir: {}
+    {{- end }}
+volumeMounts:
+  - name: files
+    mountPath: {{ .storage.mountPath | quote }}
+{{- if and $persistence.enabled (ne $persistence.accessMode "ReadWriteMany") }}
+strategy:
+  type: Recreate
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The claim of an agent's files: storage.persistence.existingClaim, or "<fullname>-<name>-files". */}}
+{{- define "skyras.agentStorage.claimName" -}}
+{{- .storage.persistence.existingClaim | default (include "skyras.componentName" (dict "ctx" .ctx "component" (printf "%s-files" .name))) -}}
+{{- end }}
+
+{{/* The Secret of an agent's S3 keys (access-key-id, secret-access-key): storage.s3.existingSecret, or "<fullname>-<name>-s3". */}}
+{{- define "skyras.agentStorage.s3SecretName" -}}
+{{- .storage.s3.existingSecret | default (include "skyras.componentName" (dict "ctx" .ctx "component" (printf "%s-s3" .name))) -}}
+{{- end }}
+
 {{/* The pod-level securityContext, automount and pull secrets of a SkyRas pod. */}}
 {{- define "skyras.podSecurity" -}}
 automountServiceAccountToken: false
@@ -223,6 +352,9 @@ Fails the render with a readable message when values contradict each other
 {{- if and $agent.enabled (not ($.Files.Get (printf "files/agents/%s.yaml" $name))) (not (and $agent.spec (hasKey $agent.spec "port"))) }}
 {{- $errors = append $errors (printf "agents.%s: no files/agents/%s.yaml in the chart, so agents.%s.spec must give at least port (and command, routes)" $name $name $name) }}
 {{- end }}
+{{- if and $agent.enabled $agent.storage }}
+{{- $errors = concat $errors (include "skyras.validateAgentStorage" (dict "ctx" $ "name" $name "agent" $agent) | fromYamlArray) }}
+{{- end }}
 {{- end }}
 {{- if and .Values.ingress.enabled (not .Values.frontend.enabled) }}
 {{- $errors = append $errors "ingress: the Ingress exposes the frontend; enable frontend.enabled or disable ingress.enabled" }}
@@ -233,6 +365,37 @@ Fails the render with a readable message when values contradict each other
 {{- if $errors }}
 {{- fail (printf "\n\nSkyRas values are not valid:\n  - %s\n" (join "\n  - " $errors)) }}
 {{- end }}
+{{- end }}
+
+{{/*
+What is wrong with agents.<name>.storage, as a YAML list of messages. Replicas
+beyond one need storage they share (S3, or a ReadWriteMany claim): otherwise a
+download can reach the pod that lacks the file.
+*/}}
+{{- define "skyras.validateAgentStorage" -}}
+{{- $p := printf "agents.%s" .name }}
+{{- $s3 := .agent.storage.s3 | default dict }}
+{{- $persistence := .agent.storage.persistence | default dict }}
+{{- $spec := include "skyras.agentSpec" . | fromYaml }}
+{{- $autoscaling := $spec.autoscaling | default dict }}
+{{- $replicas := int ($spec.replicas | default 1) }}
+{{- $max := int ($autoscaling.maxReplicas | default 5) }}
+{{- $errors := list }}
+{{- $shared := or $s3.bucket (and $persistence.enabled (eq $persistence.accessMode "ReadWriteMany")) }}
+{{- if and (not $shared) (or (gt $replicas 1) (and $autoscaling.enabled (gt $max 1))) }}
+{{- $many := ternary (printf "autoscaling up to %d replicas" $max) (printf "%d replicas" $replicas) (and $autoscaling.enabled (gt $max 1)) }}
+{{- $errors = append $errors (printf "%s: %s would each keep their own files (%s): set %s.storage.persistence.accessMode=ReadWriteMany (with a StorageClass that offers it) or %s.storage.s3.bucket, or run one replica (%s.replicas=1 and %s.autoscaling.maxReplicas=1)" $p $many (ternary (printf "a %s claim" $persistence.accessMode) "an emptyDir" (and $persistence.enabled true)) $p $p $p $p) }}
+{{- end }}
+{{- if and (not $s3.bucket) (or $s3.endpointUrl $s3.region $s3.accessKeyId $s3.secretAccessKey $s3.existingSecret) }}
+{{- $errors = append $errors (printf "%s.storage.s3: name the bucket (%s.storage.s3.bucket), or clear the other s3 values" $p $p) }}
+{{- end }}
+{{- if and $s3.existingSecret (or $s3.accessKeyId $s3.secretAccessKey) }}
+{{- $errors = append $errors (printf "%s.storage.s3: give the keys in existingSecret or as accessKeyId/secretAccessKey, not both" $p) }}
+{{- end }}
+{{- if and (not $s3.existingSecret) (ne (not $s3.accessKeyId) (not $s3.secretAccessKey)) }}
+{{- $errors = append $errors (printf "%s.storage.s3: accessKeyId and secretAccessKey go together" $p) }}
+{{- end }}
+{{- toYaml $errors }}
 {{- end }}
 
 {{/* Egress rules to Postgres and Redis: the in-chart pods, or anywhere on 5432/6379 when external. */}}

@@ -117,7 +117,9 @@ async def converge(
     )
 
     if "Deployment" not in outcome.not_owned:
-        desired = builders.build_deployment(body, agent, replicas=replicas)
+        desired = builders.build_deployment(
+            body, agent, replicas=replicas, platform_env=rt.settings.platform_env_for(namespace)
+        )
         deployment = await _apply(
             rt, "Deployment", namespace, desired, deployment, uid, outcome, logger
         )
