@@ -7,7 +7,10 @@ builds the Debian stand-in bases and our images (a few minutes); later runs
 reuse Docker's cache.
 """
 
+import base64
+import contextlib
 import json
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -92,3 +95,89 @@ def release(node_cluster: ControlPlane) -> Release:
         pytest.fail(f"helm install failed:\n{res.stderr}{res.stdout}\n{pods}\n{events[-4000:]}")
     print(f"\nhelm install --wait on the real node: {elapsed:.0f} s")
     return Release(node_cluster, NAMESPACE, RELEASE, elapsed)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def port_forward(release: Release, target: str, port: int) -> Iterator[str]:
+    """`kubectl port-forward` as a user runs it; yields the local base URL."""
+    local = _free_port()
+    proc = subprocess.Popen(
+        [
+            str(release.cp.bins.kubectl),
+            "--kubeconfig",
+            str(release.cp.kubeconfig),
+            "-n",
+            release.namespace,
+            "port-forward",
+            target,
+            f"{local}:{port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", local), 1):
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"port-forward {target} did not start: {proc.stdout.read() if proc.stdout else ''}"
+                )
+            time.sleep(0.3)
+        yield f"http://127.0.0.1:{local}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def api_key(release: Release, key: str = "admin") -> str:
+    secret = release.get("secret", f"{release.name}-api-keys")
+    return base64.b64decode(secret["data"][key]).decode()
+
+
+def pod_ready(pod: dict) -> bool:
+    return any(
+        c["type"] == "Ready" and c["status"] == "True"
+        for c in pod.get("status", {}).get("conditions", [])
+    )
+
+
+EXPECTED = {"hub", "operator", "frontend", "postgres", "redis", "marcus", "letitia"}
+
+
+def role(pod: dict) -> str:
+    """The chart's component, or the agent's name for the operator's agent pods."""
+    labels = pod["metadata"].get("labels", {})
+    component = labels.get("app.kubernetes.io/component", "")
+    return labels.get("app.kubernetes.io/name", "") if component == "agent" else component
+
+
+def wait_pods_ready(release: Release, timeout: float = 300) -> list[dict]:
+    """The release's long-running pods (the operator's agents too), once all are Ready."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pods = [
+            p
+            for p in release.get("pods")["items"]
+            if p["status"].get("phase") not in ("Succeeded", "Failed")
+            and p["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "test"
+        ]
+        roles = {role(p) for p in pods}
+        if roles >= EXPECTED and all(
+            p["status"].get("phase") == "Running" and pod_ready(p) for p in pods
+        ):
+            return pods
+        if time.monotonic() > deadline:
+            states = {p["metadata"]["name"]: p["status"].get("phase") for p in pods}
+            raise AssertionError(
+                f"after {timeout:.0f} s: missing {EXPECTED - roles}, pods {states}"
+            )
+        time.sleep(2)
