@@ -11,7 +11,7 @@ import psycopg
 from psycopg.rows import DictRow
 
 from skyras.testing import serve
-from skyras_marcus.integrations.n8n import sign
+from skyras.webhooks import sign
 from tests.standins.n8n import N8nState, n8n_app, verify
 
 from .conftest import SettingsFactory, count, running_marcus
