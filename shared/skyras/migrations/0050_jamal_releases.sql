@@ -22,7 +22,7 @@ CREATE TABLE shows (
 
 CREATE TABLE releases (
     id                 uuid        PRIMARY KEY,
-    show_id            uuid        NOT NULL REFERENCES shows (id),
+    show_id            uuid        REFERENCES shows (id),  -- needed by the podcast channel only
     -- Given once at creation and never changed: podcast apps key episodes on it.
     guid               text        NOT NULL UNIQUE,
     title              text        NOT NULL CHECK (char_length(title) BETWEEN 1 AND 255),
