@@ -18,8 +18,9 @@ class JamalSettings(ServiceSettings):
     service_name: str = "jamal"
     port: int = Field(default=8004, ge=1, le=65535)
 
-    # Where Letitia answers (`/api/files/{id}`, `/api/files/{id}/content`): the hub's
-    # prefix for it by default; an API key for the hub when its auth is required.
+    # The prefix under which Letitia answers `/files/{id}` and `/files/{id}/content`: the
+    # hub's (`<hub_url>/api/v2/agents/letitia`) by default, or Letitia's own `http://...:8002/api`;
+    # an API key for the hub when its auth is required.
     hub_url: str = "http://127.0.0.1:8000"
     letitia_url: str | None = None
     hub_api_key: SecretStr | None = None

@@ -1,5 +1,8 @@
 """Jamal's client of Letitia's HTTP API: file records, and their bytes (whole or ranged).
 
+Paths are the hub's names for Letitia's routes (`/files/{id}`, `/files/{id}/content`),
+under `settings.letitia_base`, so the same client talks through the hub or directly.
+
 Who fills it: `main` opens one at startup (`app.state.letitia`). Who reads it:
 `media` (measures audio and artwork when a release is written), the media
 route (streams published bytes to podcast apps) and the bucket channel. Bytes
@@ -55,7 +58,7 @@ class LetitiaClient:
     async def get_file(self, file_id: UUID) -> dict[str, Any]:
         """The file's record (`filename, file_type, file_size, content_type, has_content` ...)."""
         try:
-            response = await self._http.get(f"/api/files/{file_id}")
+            response = await self._http.get(f"/files/{file_id}")
         except httpx.HTTPError as exc:
             raise self._unavailable(exc) from exc
         if response.status_code == 404:
@@ -73,7 +76,7 @@ class LetitiaClient:
     ) -> AsyncIterator[httpx.Response]:
         """Letitia's response for the file's bytes, body not yet read (stream it)."""
         request = self._http.build_request(
-            method, f"/api/files/{file_id}/content", headers=headers or {}
+            method, f"/files/{file_id}/content", headers=headers or {}
         )
         try:
             response = await self._http.send(request, stream=True)

@@ -1,15 +1,10 @@
 """Fixtures for Jamal's tests: real Letitia and Jamal on real sockets, real media files.
 
-Audio is made by ffmpeg (an MP3 of a tone), artwork by Pillow; both are
-uploaded to a real Letitia, which Jamal reads over HTTP as it does in
-production. Durations are measured with ffprobe, an independent tool.
+Media comes from `tests.media` (ffmpeg, Pillow, ffprobe) and is uploaded to a
+real Letitia, which Jamal reads over HTTP as it does in production.
 """
 
 import asyncio
-import io
-import json
-import shutil
-import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -20,7 +15,6 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from PIL import Image
 from psycopg.rows import DictRow, dict_row
 
 from skyras.embedded import free_port
@@ -29,6 +23,9 @@ from skyras_jamal.config import JamalSettings
 from skyras_jamal.main import build_app
 from skyras_letitia.config import LetitiaSettings
 from skyras_letitia.main import build_app as build_letitia
+from tests.media import make_image, make_mp3, probe_duration
+
+__all__ = ["SHOW", "make_image", "make_mp3", "probe_duration"]
 
 SHOW = {
     "slug": "night-drive",
@@ -42,39 +39,6 @@ SHOW = {
     "category": "Music",
     "subcategory": "Music Commentary",
 }
-
-
-def need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        pytest.fail(f"{tool} is missing: install it (`make system-deps` installs ffmpeg)")
-    return path
-
-
-def make_mp3(path: Path, seconds: float) -> Path:
-    subprocess.run(
-        [need("ffmpeg"), "-v", "error", "-y", "-f", "lavfi", "-i",
-         f"sine=frequency=440:duration={seconds}", "-ac", "2", "-ar", "44100",
-         "-codec:a", "libmp3lame", "-b:a", "128k", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
-
-
-def probe_duration(path: Path) -> float:
-    out = subprocess.run(
-        [need("ffprobe"), "-v", "error", "-show_entries", "format=duration", "-of", "json",
-         str(path)],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    return float(json.loads(out)["format"]["duration"])
-
-
-def make_image(size: tuple[int, int], fmt: str = "JPEG", mode: str = "RGB") -> bytes:
-    image = Image.new(mode, size, (200, 60, 90) if mode == "RGB" else 0)
-    out = io.BytesIO()
-    image.save(out, fmt)
-    return out.getvalue()
 
 
 @dataclass
@@ -151,7 +115,7 @@ async def running_studio(
     port = overrides.pop("port", None) or free_port()
     async with serve(build_letitia(letitia_settings)) as letitia:
         settings = jamal_settings(
-            letitia_url=letitia.url, public_url=f"http://127.0.0.1:{port}/api", **overrides
+            letitia_url=f"{letitia.url}/api", public_url=f"http://127.0.0.1:{port}/api", **overrides
         )
         async with (
             ServedApp(build_app(settings), port=port) as jamal,

@@ -1,0 +1,123 @@
+"""Jamal end to end through the hub: hub, Letitia and Jamal as real processes.
+
+An uploaded mix and artwork (to Letitia, through the hub) become a release
+that Jamal reads back through the hub, schedules and publishes; the show's
+feed and its enclosure are fetched through the hub as a podcast app would,
+at the public URL the feed gives, and checked with feedparser.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+import httpx
+import pytest
+
+from skyras.manifests import load_manifest
+from skyras.testing import ServiceProcess, create_api_key_sync
+from tests.conftest import ROOT
+from tests.media import make_image, make_mp3, probe_duration
+from tests.utils import eventually
+
+SHOW = {
+    "slug": "studio-singles", "title": "Studio Singles", "language": "en",
+    "description": "Every single the studio releases, as it comes out.",
+    "author": "SkyRas Studio", "owner_name": "Sam", "owner_email": "sam@studio.test",
+    "category": "Music",
+}  # fmt: skip
+
+
+@pytest.fixture
+def hub_with_jamal(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[str]:
+    """The hub's /api/v2 URL, with Letitia and Jamal registered from their manifests."""
+    env = {
+        "SKYRAS_DATABASE_URL": database_url,
+        "SKYRAS_REDIS_URL": redis_url,
+        "SKYRAS_DATA_DIR": str(tmp_path / "data"),
+        "SKYRAS_AUTH_MODE": "loopback-open",
+        "SKYRAS_RATE_LIMIT_PER_MINUTE": "1000000",
+    }
+    hub = ServiceProcess("skyras_hub.main:app", env, log=tmp_path / "hub.log").start()
+    jamal_env = {
+        **env,
+        "SKYRAS_HUB_URL": hub.url,
+        "SKYRAS_PUBLIC_URL": f"{hub.url}/api/v2/agents/jamal",
+        "SKYRAS_SCHEDULER_POLL_SECONDS": "0.2",
+    }
+    letitia = ServiceProcess("skyras_letitia.main:app", env, log=tmp_path / "letitia.log")
+    jamal = ServiceProcess("skyras_jamal.main:app", jamal_env, log=tmp_path / "jamal.log")
+    try:
+        letitia.start()
+        jamal.start()
+        token = create_api_key_sync(database_url, "registry", name="e2e")
+        for name, proc in (("letitia", letitia), ("jamal", jamal)):
+            body = load_manifest(ROOT / "manifests" / "agents" / f"{name}.yaml").registration_body(
+                proc.url
+            )
+            response = httpx.put(
+                f"{hub.url}/api/v2/registry/agents/{name}", json=body,
+                headers={"Authorization": f"Bearer {token}"},
+            )  # fmt: skip
+            assert response.status_code in (200, 201), response.text
+        yield f"{hub.url}/api/v2"
+    finally:
+        for proc in (jamal, letitia, hub):
+            proc.stop()
+
+
+def test_an_uploaded_mix_and_artwork_become_an_episode_in_the_feed_through_the_hub(
+    hub_with_jamal: str, tmp_path: Path
+) -> None:
+    mix = make_mp3(tmp_path / "night-drive-master.mp3", 6.2)
+    cover = make_image((3000, 3000))
+    with httpx.Client(base_url=hub_with_jamal, timeout=30) as hub:
+        audio = hub.post("/agents/letitia/upload", files={"file": (mix.name, mix.read_bytes())})
+        art = hub.post("/agents/letitia/upload", files={"file": ("cover.jpg", cover)})
+        assert audio.status_code == art.status_code == 201, audio.text + art.text
+        show = hub.post("/agents/jamal/shows", json={**SHOW, "artwork_file_id": art.json()["id"]})
+        assert show.status_code == 201, show.text
+        soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+        created = hub.post("/agents/jamal/releases", json={
+            "show": SHOW["slug"], "title": "Night Drive", "artist": "The Night Shift",
+            "description": "The single, mastered.", "audio_file_id": audio.json()["id"],
+            "artwork_file_id": art.json()["id"], "publish_at": soon, "channels": ["podcast"],
+        })  # fmt: skip
+        assert created.status_code == 201, created.text
+        release = created.json()
+        assert release["status"] == "scheduled"
+        eventually(
+            lambda: (
+                hub.get(f"/agents/jamal/releases/{release['id']}").json()["status"] == "published"
+            ),
+            what="the release published",
+        )
+        listed = hub.get("/agents/jamal/releases").json()["items"]
+        assert [r["title"] for r in listed] == ["Night Drive"]
+        feed_url = show.json()["feed_url"]
+        types = [
+            e["type"]
+            for e in hub.get("/events", params={"source": "/agents/jamal"}).json()["items"]
+        ]
+
+    assert feed_url.startswith(hub_with_jamal + "/agents/jamal/")
+    # A podcast app: the feed at its public URL, then the enclosure it names.
+    with httpx.Client(timeout=30) as app:
+        response = app.get(feed_url)
+        assert response.status_code == 200
+        feed = feedparser.parse(response.content)
+        assert not feed.bozo and feed.feed.title == SHOW["title"]
+        (entry,) = feed.entries
+        (enclosure,) = entry.enclosures
+        assert int(enclosure.length) == mix.stat().st_size and enclosure.type == "audio/mpeg"
+        assert abs(int(entry.itunes_duration) - probe_duration(mix)) <= 1
+        assert entry.id == release["guid"]
+        assert app.get(enclosure.href).content == mix.read_bytes()
+        part = app.get(enclosure.href, headers={"Range": "bytes=0-99"})
+        assert part.status_code == 206 and part.content == mix.read_bytes()[:100]
+        assert (
+            app.get(feed_url, headers={"If-None-Match": response.headers["etag"]}).status_code
+            == 304
+        )
+        assert app.get(entry.image.href).content == cover
+    assert {"show.created", "release.scheduled", "release.published"} <= set(types)
