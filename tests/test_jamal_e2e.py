@@ -1,7 +1,8 @@
 """Jamal end to end through the hub: hub, Letitia and Jamal as real processes.
 
 An uploaded mix and artwork (to Letitia, through the hub) become a release
-that Jamal reads back through the hub, schedules and publishes; the show's
+that Jamal reads back through the hub; chat through the hub schedules it and
+then publishes it now; the show's
 feed and its enclosure are fetched through the hub as a podcast app would,
 at the public URL the feed gives, and checked with feedparser.
 """
@@ -26,6 +27,14 @@ SHOW = {
     "author": "SkyRas Studio", "owner_name": "Sam", "owner_email": "sam@studio.test",
     "category": "Music",
 }  # fmt: skip
+
+
+def next_weekday_at(weekday: int, hour: int) -> datetime:
+    """The next such weekday and hour in UTC, strictly after now (Monday is 0)."""
+    now = datetime.now(UTC)
+    day = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    day += timedelta(days=(weekday - now.weekday()) % 7)
+    return day if day > now else day + timedelta(days=7)
 
 
 @pytest.fixture
@@ -77,15 +86,37 @@ def test_an_uploaded_mix_and_artwork_become_an_episode_in_the_feed_through_the_h
         assert audio.status_code == art.status_code == 201, audio.text + art.text
         show = hub.post("/agents/jamal/shows", json={**SHOW, "artwork_file_id": art.json()["id"]})
         assert show.status_code == 201, show.text
-        soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+        later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
         created = hub.post("/agents/jamal/releases", json={
             "show": SHOW["slug"], "title": "Night Drive", "artist": "The Night Shift",
             "description": "The single, mastered.", "audio_file_id": audio.json()["id"],
-            "artwork_file_id": art.json()["id"], "publish_at": soon, "channels": ["podcast"],
+            "artwork_file_id": art.json()["id"], "publish_at": later, "channels": ["bucket"],
+        })  # fmt: skip
+        assert created.status_code == 422  # no bucket configured: said, nothing written
+        assert "bucket channel is not configured" in created.json()["error"]["message"]
+        created = hub.post("/agents/jamal/releases", json={
+            "show": SHOW["slug"], "title": "Night Drive", "artist": "The Night Shift",
+            "description": "The single, mastered.", "audio_file_id": audio.json()["id"],
+            "artwork_file_id": art.json()["id"], "publish_at": later, "channels": ["podcast"],
         })  # fmt: skip
         assert created.status_code == 201, created.text
         release = created.json()
         assert release["status"] == "scheduled"
+
+        # Chat through the hub, addressed to Jamal.
+        said = hub.post(
+            "/chat",
+            json={"message": "@jamal schedule Night Drive for friday 9am on the podcast feed"},
+        )
+        assert said.status_code == 200, said.text
+        friday = next_weekday_at(4, 9)
+        assert said.json()["reply"] == (
+            f'Scheduled "Night Drive" for {friday:%A %d %B %Y} at 09:00 UTC on podcast.'
+        )
+        moved = hub.get(f"/agents/jamal/releases/{release['id']}").json()
+        assert datetime.fromisoformat(moved["publish_at"]) == friday
+        now = hub.post("/chat", json={"message": "@jamal publish Night Drive now"}).json()
+        assert now["reply"] == '"Night Drive" publishes now on podcast.'
         eventually(
             lambda: (
                 hub.get(f"/agents/jamal/releases/{release['id']}").json()["status"] == "published"

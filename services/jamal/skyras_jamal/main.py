@@ -14,7 +14,7 @@ from skyras.app import create_app
 from skyras.relay import relay_worker
 from skyras.webhooks import WebhookSender
 from skyras_jamal import __version__
-from skyras_jamal.api.routes import channels, media, releases, shows
+from skyras_jamal.api.routes import channels, chat, media, releases, shows
 from skyras_jamal.bucket import BucketPublisher
 from skyras_jamal.config import JamalSettings, get_settings
 from skyras_jamal.letitia import LetitiaClient
@@ -49,7 +49,7 @@ def build_app(settings: JamalSettings | None = None) -> FastAPI:
         title="SkyRas Jamal",
         version=__version__,
         description="Distribution: releases, podcast feeds, signed webhooks, bucket publishing",
-        routers=[shows.router, releases.router, media.router, channels.router],
+        routers=[shows.router, releases.router, media.router, channels.router, chat.router],
         workers=[relay_worker, scheduler_worker],
         on_startup=[open_clients],
         on_shutdown=[close_clients],
@@ -58,6 +58,7 @@ def build_app(settings: JamalSettings | None = None) -> FastAPI:
             {"name": "releases", "description": "Releases and their channels"},
             {"name": "media", "description": "The bytes feeds link to (Range, 304)"},
             {"name": "channels", "description": "Where Jamal publishes"},
+            {"name": "chat", "description": "Plain-language requests"},
         ],
     )
     app.state.webhook_sender = None
