@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import httpx
+from pydantic import BaseModel, Field
 
 log = logging.getLogger("skyras.webhooks")
 
@@ -106,6 +107,24 @@ class RetryPolicy:
     max_attempts: int = 6
     backoff_seconds: float = 1.0  # the first wait; doubled after each failure
     backoff_max_seconds: float = 60.0
+
+
+class WebhookRetrySettings(BaseModel):
+    """The retry settings (SKYRAS_WEBHOOK_*) of a service that delivers webhooks; mixed into
+    its settings class, so every service names and bounds them the same way."""
+
+    webhook_max_attempts: int = Field(default=6, ge=1, le=20)
+    webhook_backoff_seconds: float = Field(default=1.0, ge=0)
+    webhook_backoff_max_seconds: float = Field(default=60.0, ge=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @property
+    def webhook_retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.webhook_max_attempts,
+            backoff_seconds=self.webhook_backoff_seconds,
+            backoff_max_seconds=self.webhook_backoff_max_seconds,
+        )
 
 
 @dataclass(frozen=True)

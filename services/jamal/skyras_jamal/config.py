@@ -3,8 +3,8 @@
 Jamal reads audio and artwork through Letitia's HTTP API (through the hub by
 default, the only way in when NetworkPolicies are on). The podcast feed's
 links are built from `public_url`: the address at which podcast apps outside
-the cluster reach Jamal's `/feeds` and `/media` paths. The webhook and bucket
-channels are off until configured.
+the cluster reach Jamal's `/shows/<slug>/feed.xml` and `/media` paths. The
+webhook and bucket channels are off until configured.
 """
 
 from typing import Literal
@@ -12,9 +12,10 @@ from typing import Literal
 from pydantic import Field, SecretStr
 
 from skyras.settings import ServiceSettings
+from skyras.webhooks import WebhookRetrySettings
 
 
-class JamalSettings(ServiceSettings):
+class JamalSettings(ServiceSettings, WebhookRetrySettings):
     service_name: str = "jamal"
     port: int = Field(default=8004, ge=1, le=65535)
 
@@ -38,10 +39,6 @@ class JamalSettings(ServiceSettings):
     # Webhook channel (Standard Webhooks): comma-separated URLs and one whsec_ secret.
     webhook_urls: str = ""
     webhook_secret: SecretStr | None = None
-    webhook_max_attempts: int = Field(default=6, ge=1, le=20)
-    webhook_backoff_seconds: float = Field(default=1.0, ge=0)
-    webhook_backoff_max_seconds: float = Field(default=60.0, ge=0)
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # Bucket channel: an S3-compatible bucket (AWS, MinIO, Supabase) and the public
     # base URL of its objects (a CDN, or `<endpoint>/<bucket>` when unset).

@@ -25,7 +25,7 @@ from uuid import UUID
 from fastapi import FastAPI
 
 from skyras.db import Pool
-from skyras.webhooks import DeliveryResult, RetryPolicy, WebhookSender, deliver_with_retries
+from skyras.webhooks import DeliveryResult, WebhookSender, deliver_with_retries
 from skyras_jamal import podcast, store
 from skyras_jamal.config import JamalSettings
 from skyras_jamal.releases import record_release_event, release_json
@@ -76,11 +76,7 @@ class Publishers:
             default=str,
         ).encode()
         settings = self.settings
-        policy = RetryPolicy(
-            max_attempts=settings.webhook_max_attempts,
-            backoff_seconds=settings.webhook_backoff_seconds,
-            backoff_max_seconds=settings.webhook_backoff_max_seconds,
-        )
+        policy = settings.webhook_retry_policy
         delivered: dict[str, int] = {}
         for url in settings.webhook_url_list:
 

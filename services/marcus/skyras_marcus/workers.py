@@ -17,7 +17,7 @@ from uuid import UUID
 from fastapi import FastAPI
 
 from skyras.db import Pool
-from skyras.webhooks import DeliveryResult, RetryPolicy, WebhookSender, deliver_with_retries
+from skyras.webhooks import DeliveryResult, WebhookSender, deliver_with_retries
 from skyras_marcus import store
 from skyras_marcus.config import MarcusSettings
 from skyras_marcus.integrations.n8n import event_body
@@ -95,11 +95,7 @@ async def deliver_webhook(
         url,
         str(event["id"]),
         event_body(event),
-        policy=RetryPolicy(
-            max_attempts=settings.webhook_max_attempts,
-            backoff_seconds=settings.webhook_backoff_seconds,
-            backoff_max_seconds=settings.webhook_backoff_max_seconds,
-        ),
+        policy=settings.webhook_retry_policy,
         record=record,
     )
     return (settled.state, settled.attempts, settled.error)
