@@ -169,15 +169,22 @@ async def publish_channel(app: FastAPI, release_id: UUID, channel: str) -> bool:
             )
 
 
+# Channels published at once: a webhook backing off must not hold up every other release,
+# and each one in flight holds two pooled connections.
+PARALLEL_CHANNELS = 4
+
+
 async def publish_due(app: FastAPI) -> int:
     """Publish every channel that is due now; returns how many this call settled."""
     async with app.state.pool.connection() as conn:
         due = await store.due_channels(conn=conn)
-    settled = 0
-    for row in due:
-        if await publish_channel(app, row["release_id"], row["channel"]):
-            settled += 1
-    return settled
+    slots = asyncio.Semaphore(PARALLEL_CHANNELS)
+
+    async def one(row: dict[str, Any]) -> bool:
+        async with slots:
+            return await publish_channel(app, row["release_id"], row["channel"])
+
+    return sum(await asyncio.gather(*(one(row) for row in due)))
 
 
 async def scheduler_worker(app: FastAPI) -> None:
