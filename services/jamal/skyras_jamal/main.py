@@ -2,7 +2,8 @@
 
 Opened at startup: the Letitia client (`app.state.letitia`), the webhook
 sender and the bucket publisher when configured (else None). Workers: the
-outbox relay (publishes the `release.*` events) and the scheduler, which
+outbox relay (publishes the `release.*` events), the consumer of
+`file.deleted` (group "jamal", `handlers`), and the scheduler, which
 publishes due channels, first those that came due while Jamal was down.
 """
 
@@ -11,12 +12,14 @@ import asyncio
 from fastapi import FastAPI
 
 from skyras.app import create_app
+from skyras.consumer import consumer_worker
 from skyras.relay import relay_worker
 from skyras.webhooks import WebhookSender
 from skyras_jamal import __version__
 from skyras_jamal.api.routes import channels, chat, media, releases, shows
 from skyras_jamal.bucket import BucketPublisher
 from skyras_jamal.config import JamalSettings, get_settings
+from skyras_jamal.handlers import make_handlers
 from skyras_jamal.letitia import LetitiaClient
 from skyras_jamal.publishing import scheduler_worker
 
@@ -50,7 +53,7 @@ def build_app(settings: JamalSettings | None = None) -> FastAPI:
         version=__version__,
         description="Distribution: releases, podcast feeds, signed webhooks, bucket publishing",
         routers=[shows.router, releases.router, media.router, channels.router, chat.router],
-        workers=[relay_worker, scheduler_worker],
+        workers=[relay_worker, consumer_worker("jamal", make_handlers(settings)), scheduler_worker],
         on_startup=[open_clients],
         on_shutdown=[close_clients],
         openapi_tags=[

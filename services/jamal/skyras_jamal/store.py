@@ -274,6 +274,23 @@ async def finish_channel(
     return await cur.fetchone() is not None
 
 
+async def fail_channels_for_file(
+    *, conn: Conn, file_id: UUID, error: str
+) -> list[tuple[UUID, str]]:
+    """Channels that can no longer work without this file become `failed`: those not yet
+    published, and a published podcast episode. Returns (release id, channel) of each."""
+    cur = await conn.execute(
+        """UPDATE release_channels c SET status = 'failed', error = %s, updated_at = now()
+             FROM releases r
+            WHERE r.id = c.release_id AND (r.audio_file_id = %s OR r.artwork_file_id = %s)
+              AND (c.status IN ('scheduled', 'publishing')
+                   OR (c.status = 'published' AND c.channel = 'podcast'))
+           RETURNING c.release_id, c.channel""",
+        (error, file_id, file_id),
+    )
+    return [(row["release_id"], row["channel"]) for row in await cur.fetchall()]
+
+
 # ----- webhook deliveries ---------------------------------------------------------
 
 
