@@ -177,6 +177,8 @@ async def test_conditional_get_answers_304_until_the_feed_changes(
     etag, modified = first.headers["etag"], first.headers["last-modified"]
     again = await studio.http.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    head = await studio.http.head(url)
+    assert head.status_code == 200 and head.headers["etag"] == etag and head.content == b""
     since = await studio.http.get(url, headers={"If-Modified-Since": modified})
     assert since.status_code == 304
     # Withdrawing the episode changes the feed: the old ETag no longer matches.

@@ -53,11 +53,14 @@ def _not_modified(request: Request, etag: str, last_modified: Any) -> bool:
     return False
 
 
-@router.get(
-    "/{slug}/feed.xml",
-    response_class=Response,
-    responses={200: {"content": {"application/rss+xml": {}}}, 304: {"description": "Unchanged"}},
-)
+_FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/rss+xml": {}}},
+    304: {"description": "Unchanged"},
+}
+
+
+@router.get("/{slug}/feed.xml", response_class=Response, responses=_FEED_RESPONSES)
+@router.head("/{slug}/feed.xml", response_class=Response, responses=_FEED_RESPONSES)
 async def show_feed(slug: str, request: Request, pool: PoolDep, settings: SettingsDep) -> Response:
     """The show's RSS 2.0 feed (iTunes + Podcasting 2.0); ETag, Last-Modified and 304."""
     show = await releases.get_show(pool=pool, slug=slug)
