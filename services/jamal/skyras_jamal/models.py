@@ -137,6 +137,23 @@ class ShowCreate(ShowBase):
         return value
 
 
+class ShowUpdate(BaseModel):
+    """Any of ShowBase's fields; the merged show is validated as a whole (`ShowBase`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = None
+    description: str | None = None
+    language: str | None = None
+    author: str | None = None
+    owner_name: str | None = None
+    owner_email: str | None = None
+    explicit: bool | None = None
+    category: str | None = None
+    subcategory: str | None = None
+    artwork_file_id: UUID | None = None
+
+
 class ShowPublic(BaseModel):
     id: UUID
     slug: str

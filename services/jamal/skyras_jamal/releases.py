@@ -11,13 +11,15 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError
+
 from skyras.db import Pool
 from skyras.errors import ApiError
 from skyras.outbox import add_event
 from skyras_jamal import media, podcast, store
 from skyras_jamal.config import JamalSettings
 from skyras_jamal.letitia import LetitiaClient
-from skyras_jamal.models import ReleaseCreate, ReleaseUpdate, ShowCreate
+from skyras_jamal.models import ReleaseCreate, ReleaseUpdate, ShowBase, ShowCreate, ShowUpdate
 
 SOURCE = "/agents/jamal"
 # Channel states in which a release can still change; published or publishing is final.
@@ -120,6 +122,41 @@ async def get_show(*, pool: Pool, slug: str) -> dict[str, Any]:
             return await store.get_show(conn=conn, slug=slug)
         except store.NotFound as exc:
             raise _not_found("show", slug) from exc
+
+
+async def update_show(
+    *,
+    pool: Pool,
+    letitia: LetitiaClient,
+    settings: JamalSettings,
+    slug: str,
+    show_in: ShowUpdate,
+) -> dict[str, Any]:
+    """Edit a show (its feed changes at once: new ETag and Last-Modified)."""
+    current = await get_show(pool=pool, slug=slug)
+    changes = show_in.model_dump(exclude_unset=True)
+    merged = {k: current[k] for k in ShowBase.model_fields} | changes
+    try:
+        checked = ShowBase.model_validate(merged).model_dump()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise media.bad_input(where, first["msg"]) from exc
+    values = {k: checked[k] for k in changes}
+    if "artwork_file_id" in changes:
+        values["artwork"] = await media.measure_artwork(letitia, checked["artwork_file_id"])
+    if not values:
+        raise ApiError(422, "Invalid request: nothing to change", code="validation_error")
+    async with pool.connection() as conn, conn.transaction():
+        row = await store.update_show(conn=conn, slug=slug, values=values)
+        await add_event(
+            conn,
+            type="show.updated",
+            source=SOURCE,
+            subject=f"shows/{slug}",
+            data={"show": show_json(row, settings)},
+        )
+    return row
 
 
 # ----- releases -------------------------------------------------------------------

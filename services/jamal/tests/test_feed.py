@@ -181,6 +181,20 @@ async def test_conditional_get_answers_304_until_the_feed_changes(
     assert head.status_code == 200 and head.headers["etag"] == etag and head.content == b""
     since = await studio.http.get(url, headers={"If-Modified-Since": modified})
     assert since.status_code == 304
+    # Editing the show changes the feed.
+    edited = await studio.http.patch(f"/api/shows/{show['slug']}", json={"title": "Night Drives"})
+    assert edited.status_code == 200 and edited.json()["title"] == "Night Drives"
+    retitled = await studio.http.get(url, headers={"If-None-Match": etag})
+    assert (
+        retitled.status_code == 200
+        and feedparser.parse(retitled.content).feed.title == "Night Drives"
+    )
+    etag = retitled.headers["etag"]
+    bad = await studio.http.patch(f"/api/shows/{show['slug']}", json={"category": "Cooking"})
+    assert (
+        bad.status_code == 422
+        and "not an Apple Podcasts category" in bad.json()["error"]["message"]
+    )
     # Withdrawing the episode changes the feed: the old ETag no longer matches.
     await studio.http.post(f"/api/releases/{release['id']}/withdraw")
     changed = await studio.http.get(url, headers={"If-None-Match": etag})

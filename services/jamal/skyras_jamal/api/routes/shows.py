@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from skyras_jamal import podcast, releases, store
 from skyras_jamal.api.deps import LetitiaDep, PoolDep, SettingsDep
-from skyras_jamal.models import ShowCreate, ShowPublic, ShowsPublic
+from skyras_jamal.models import ShowCreate, ShowPublic, ShowsPublic, ShowUpdate
 
 router = APIRouter(prefix="/api/shows", tags=["shows"])
 
@@ -36,6 +36,17 @@ async def list_shows(pool: PoolDep, settings: SettingsDep) -> dict[str, Any]:
 async def get_show(slug: str, pool: PoolDep, settings: SettingsDep) -> dict[str, Any]:
     """One show, with its feed URL."""
     return releases.show_json(await releases.get_show(pool=pool, slug=slug), settings)
+
+
+@router.patch("/{slug}", response_model=ShowPublic)
+async def update_show(
+    slug: str, show_in: ShowUpdate, pool: PoolDep, letitia: LetitiaDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Edit a show; the same rules as creating one apply to the result."""
+    row = await releases.update_show(
+        pool=pool, letitia=letitia, settings=settings, slug=slug, show_in=show_in
+    )
+    return releases.show_json(row, settings)
 
 
 def _not_modified(request: Request, etag: str, last_modified: Any) -> bool:
