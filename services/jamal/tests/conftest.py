@@ -13,19 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-from psycopg.rows import DictRow, dict_row
 
 from skyras.embedded import free_port
-from skyras.testing import ServedApp, serve
+from skyras.testing import ServedApp, count, serve
 from skyras_jamal.config import JamalSettings
 from skyras_jamal.main import build_app
 from skyras_letitia.config import LetitiaSettings
 from skyras_letitia.main import build_app as build_letitia
 from tests.media import make_image, make_mp3, probe_duration
 
-__all__ = ["SHOW", "make_image", "make_mp3", "probe_duration"]
+__all__ = ["SHOW", "count", "make_image", "make_mp3", "probe_duration"]
 
 SHOW = {
     "slug": "night-drive",
@@ -154,21 +152,3 @@ def episode_mp3(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def cover_jpg() -> bytes:
     return make_image((1400, 1400))
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[DictRow]]:
-    conn = await psycopg.AsyncConnection.connect(
-        database_url, row_factory=dict_row, autocommit=True
-    )
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
-async def count(db: psycopg.AsyncConnection[DictRow], table: str, where: str = "TRUE") -> int:
-    cur = await db.execute(f"SELECT count(*) AS n FROM {table} WHERE {where}")
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row["n"])
