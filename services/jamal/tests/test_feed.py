@@ -103,7 +103,8 @@ async def test_feed_meets_apple_podcasts_requirements(
         "channel <title>": bool(channel.findtext("title")),
         "channel <description>": bool(channel.findtext("description")),
         "channel <language> (ISO 639)": channel.findtext("language") == "en",
-        "channel <itunes:image> href": image is not None and bool(image.get("href")),
+        "channel <itunes:image> href ending in .jpg or .png": image is not None
+        and (image.get("href") or "").endswith((".jpg", ".png")),
         "channel <itunes:category> from Apple's list": category is not None
         and category.get("text") == "Music",
         "channel <itunes:explicit> true/false": channel.findtext(f"{ITUNES}explicit")
