@@ -7,6 +7,7 @@ feed and its enclosure are fetched through the hub as a podcast app would,
 at the public URL the feed gives, and checked with feedparser.
 """
 
+import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,14 +38,16 @@ def next_weekday_at(weekday: int, hour: int) -> datetime:
     return day if day > now else day + timedelta(days=7)
 
 
-@pytest.fixture
-def hub_with_jamal(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[str]:
-    """The hub's /api/v2 URL, with Letitia and Jamal registered from their manifests."""
+@contextlib.contextmanager
+def running_stack(
+    database_url: str, redis_url: str, tmp_path: Path, auth: str, jamal_key: str | None = None
+) -> Iterator[str]:
+    """Hub, Letitia and Jamal as processes, both agents registered; yields the hub's /api/v2."""
     env = {
         "SKYRAS_DATABASE_URL": database_url,
         "SKYRAS_REDIS_URL": redis_url,
         "SKYRAS_DATA_DIR": str(tmp_path / "data"),
-        "SKYRAS_AUTH_MODE": "loopback-open",
+        "SKYRAS_AUTH_MODE": auth,
         "SKYRAS_RATE_LIMIT_PER_MINUTE": "1000000",
     }
     hub = ServiceProcess("skyras_hub.main:app", env, log=tmp_path / "hub.log").start()
@@ -53,6 +56,7 @@ def hub_with_jamal(database_url: str, redis_url: str, tmp_path: Path) -> Iterato
         "SKYRAS_HUB_URL": hub.url,
         "SKYRAS_PUBLIC_URL": f"{hub.url}/api/v2/agents/jamal",
         "SKYRAS_SCHEDULER_POLL_SECONDS": "0.2",
+        **({"SKYRAS_HUB_API_KEY": jamal_key} if jamal_key else {}),
     }
     letitia = ServiceProcess("skyras_letitia.main:app", env, log=tmp_path / "letitia.log")
     jamal = ServiceProcess("skyras_jamal.main:app", jamal_env, log=tmp_path / "jamal.log")
@@ -73,6 +77,34 @@ def hub_with_jamal(database_url: str, redis_url: str, tmp_path: Path) -> Iterato
     finally:
         for proc in (jamal, letitia, hub):
             proc.stop()
+
+
+@pytest.fixture
+def hub_with_jamal(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[str]:
+    """The local runner's way: loopback needs no key (so podcast apps here reach the feed)."""
+    with running_stack(database_url, redis_url, tmp_path, "loopback-open") as api:
+        yield api
+
+
+def test_jamal_reads_letitia_with_its_own_key_when_the_hub_requires_keys(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """The chart's auth mode: Jamal's calls to Letitia go through the hub with a read key."""
+    user = create_api_key_sync(database_url, "read", "write", name="studio")
+    jamal_key = create_api_key_sync(database_url, "read", name="jamal")
+    auth = {"Authorization": f"Bearer {user}"}
+    with (
+        running_stack(database_url, redis_url, tmp_path, "required", jamal_key) as api,
+        httpx.Client(base_url=api, timeout=30, headers=auth) as hub,
+    ):
+        art = hub.post(
+            "/agents/letitia/upload", files={"file": ("c.jpg", make_image((1400, 1400)))}
+        )
+        assert art.status_code == 201, art.text
+        show = hub.post("/agents/jamal/shows", json={**SHOW, "artwork_file_id": art.json()["id"]})
+        assert show.status_code == 201, show.text
+        assert show.json()["artwork"]["width"] == 1400  # measured from bytes read via the hub
+        assert httpx.get(f"{api}/agents/jamal/shows").status_code == 401  # no key, no entry
 
 
 def test_an_uploaded_mix_and_artwork_become_an_episode_in_the_feed_through_the_hub(
