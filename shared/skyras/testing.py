@@ -30,6 +30,7 @@ import psycopg
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from psycopg.rows import DictRow, dict_row
 
 from skyras import apikeys
 from skyras.db import connect
@@ -156,6 +157,26 @@ def service_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, 
         "SKYRAS_DATA_DIR": str(tmp_path / "data"),
         "SKYRAS_LOG_FORMAT": "json",
     }
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[DictRow]]:
+    """A direct connection to this test's database (autocommit), to look behind the API."""
+    conn = await psycopg.AsyncConnection.connect(
+        database_url, row_factory=dict_row, autocommit=True
+    )
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def count(db: psycopg.AsyncConnection[DictRow], table: str, where: str = "TRUE") -> int:
+    """Rows of `table` matching the SQL condition `where` (test code only: no parameters)."""
+    cur = await db.execute(f"SELECT count(*) AS n FROM {table} WHERE {where}")
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["n"])
 
 
 async def create_api_key(database_url: str, *scopes: str, name: str = "test") -> str:

@@ -91,11 +91,11 @@ class Stack:
 
 
 def _project(base: Path) -> Path:
-    """manifests/agents/{marcus,letitia}.yaml on free ports, services/frontend linked."""
+    """manifests/agents/{marcus,letitia,jamal}.yaml on free ports, services/frontend linked."""
     project = base / "project"
     agents = project / "manifests" / "agents"
     agents.mkdir(parents=True)
-    for name in ("marcus", "letitia"):
+    for name in ("marcus", "letitia", "jamal"):
         text = (ROOT / "manifests" / "agents" / f"{name}.yaml").read_text()
         old = re.search(r"^  port: (\d+)$", text, re.M)
         assert old is not None, f"{name}.yaml has no spec.port"
@@ -232,7 +232,7 @@ def test_skyras_up_starts_the_frontend_and_prints_its_url(stack: Stack) -> None:
     assert f"  frontend  {stack.frontend_url}" in text, text
     assert "registered marcus" in text and "registered letitia" in text, text
     names = [p["name"] for p in stack.state()["processes"]]
-    assert sorted(names) == ["frontend", "hub", "letitia", "marcus"]
+    assert sorted(names) == ["frontend", "hub", "jamal", "letitia", "marcus"]
 
     health = httpx.get(f"{stack.frontend_url}/health", timeout=10)
     assert health.status_code == 200
@@ -253,7 +253,7 @@ def test_agents_status_answers_through_the_proxy(stack: Stack) -> None:
     body = through.json()
     assert body["status"] == "ok", body
     agents = {a["name"]: a for a in body["agents"]}
-    assert set(agents) == {"marcus", "letitia"}
+    assert set(agents) == {"marcus", "letitia", "jamal"}
     assert all(a["status"] == "healthy" for a in agents.values()), body
     assert {a["name"] for a in direct.json()["agents"]} == set(agents)
 
@@ -271,6 +271,37 @@ def test_chat_on_a_phone_sized_screen(stack: Stack) -> None:
 
 def test_upload_shows_progress_then_search_finds_the_file(stack: Stack) -> None:
     run_scenario(stack, "library.test.mjs")
+
+
+def test_a_release_from_an_uploaded_mix_shows_in_the_releases_panel(stack: Stack) -> None:
+    """The mix and artwork go to Letitia through the hub; Jamal publishes one release on the
+    feed and holds another; the scenario reads them in the UI and reschedules by chat."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.media import make_image, make_mp3
+
+    mix = make_mp3(stack.project / "night-drive.mp3", 4.0)
+    with httpx.Client(base_url=f"{stack.hub_url}/api/v2", timeout=30) as hub:
+        audio = hub.post("/agents/letitia/upload", files={"file": (mix.name, mix.read_bytes())})
+        art = hub.post(
+            "/agents/letitia/upload", files={"file": ("cover.jpg", make_image((1400, 1400)))}
+        )
+        assert audio.status_code == art.status_code == 201, audio.text + art.text
+        show = hub.post("/agents/jamal/shows", json={
+            "slug": "night-drive", "title": "Night Drive Sessions", "author": "SkyRas Studio",
+            "description": "Late-night mixes.", "owner_name": "Sam", "owner_email": "sam@studio.test",
+            "category": "Music", "artwork_file_id": art.json()["id"],
+        })  # fmt: skip
+        assert show.status_code == 201, show.text
+        files = {"audio_file_id": audio.json()["id"], "artwork_file_id": art.json()["id"]}
+        later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+        for title, when in (("Night Drive", None), ("Day Drive", later)):
+            created = hub.post("/agents/jamal/releases", json={
+                "show": "night-drive", "title": title, "artist": "The Night Shift",
+                "channels": ["podcast"], "publish_at": when, **files,
+            })  # fmt: skip
+            assert created.status_code == 201, created.text
+    run_scenario(stack, "releases.test.mjs")
 
 
 def test_a_stopped_agent_shows_down_and_the_chat_says_so(stack: Stack) -> None:

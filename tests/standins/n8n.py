@@ -71,6 +71,9 @@ def n8n_app(state: N8nState) -> FastAPI:
             "path": path,
             "webhook_id": headers.get("webhook-id"),
             "problem": problem,
+            # As received, so tests can check them with a reference verifier.
+            "headers": headers,
+            "body": body,
         }
         state.attempts.append(attempt)
         if problem is not None:

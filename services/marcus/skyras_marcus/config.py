@@ -8,13 +8,14 @@ key, a workspace and a project, n8n at least one webhook URL. Secrets are
 from pydantic import Field, SecretStr
 
 from skyras.settings import ServiceSettings
+from skyras.webhooks import WebhookRetrySettings
 
 # Public API bases of the hosted services; self-hosted instances override them.
 DEFAULT_CALCOM_URL = "https://api.cal.com"
 DEFAULT_PLANE_URL = "https://api.plane.so"
 
 
-class MarcusSettings(ServiceSettings):
+class MarcusSettings(ServiceSettings, WebhookRetrySettings):
     service_name: str = "marcus"
     port: int = Field(default=8001, ge=1, le=65535)
 
@@ -40,10 +41,6 @@ class MarcusSettings(ServiceSettings):
     # n8n (or any Standard Webhooks receiver): comma-separated URLs and one secret.
     n8n_webhook_urls: str = ""
     n8n_webhook_secret: SecretStr | None = None
-    webhook_max_attempts: int = Field(default=6, ge=1, le=20)
-    webhook_backoff_seconds: float = Field(default=1.0, ge=0)
-    webhook_backoff_max_seconds: float = Field(default=60.0, ge=0)
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # How often the delivery workers (webhooks, Plane sync) look for new task events.
     sync_poll_seconds: float = Field(default=1.0, gt=0)

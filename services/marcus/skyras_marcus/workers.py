@@ -17,9 +17,10 @@ from uuid import UUID
 from fastapi import FastAPI
 
 from skyras.db import Pool
+from skyras.webhooks import DeliveryResult, WebhookSender, deliver_with_retries
 from skyras_marcus import store
 from skyras_marcus.config import MarcusSettings
-from skyras_marcus.integrations.n8n import WebhookSender
+from skyras_marcus.integrations.n8n import event_body
 from skyras_marcus.integrations.plane import PlaneClient, PlaneError
 
 log = logging.getLogger("skyras_marcus.workers")
@@ -75,11 +76,9 @@ async def register_sinks(pool: Pool, sinks: list[str]) -> None:
 async def deliver_webhook(
     pool: Pool, sender: WebhookSender, settings: MarcusSettings, url: str, event: dict[str, Any]
 ) -> Settle:
-    """Deliver one event to one URL, retrying with exponential backoff; logs each attempt."""
-    delay = settings.webhook_backoff_seconds
-    result = None
-    for attempt in range(1, settings.webhook_max_attempts + 1):
-        result = await sender.deliver(url, event)
+    """Deliver one event to one URL (shared retries with backoff); logs each attempt."""
+
+    async def record(attempt: int, result: DeliveryResult) -> None:
         async with pool.connection() as conn:
             await store.record_delivery(
                 conn=conn,
@@ -90,24 +89,16 @@ async def deliver_webhook(
                 error=result.error,
                 duration_ms=result.duration_ms,
             )
-        if result.ok:
-            return ("delivered", attempt, None)
-        if not result.retryable:
-            break
-        if attempt < settings.webhook_max_attempts:
-            wait = result.retry_after if result.retry_after is not None else delay
-            await asyncio.sleep(min(wait, settings.webhook_backoff_max_seconds))
-            delay = min(delay * 2, settings.webhook_backoff_max_seconds)
-    assert result is not None
-    log.error(
-        "webhook delivery of %s %s to %s failed for good after %d attempt(s): %s",
-        event["type"],
-        event["id"],
+
+    settled = await deliver_with_retries(
+        sender,
         url,
-        attempt,
-        result.error,
+        str(event["id"]),
+        event_body(event),
+        policy=settings.webhook_retry_policy,
+        record=record,
     )
-    return ("failed", attempt, result.error)
+    return (settled.state, settled.attempts, settled.error)
 
 
 async def webhook_worker(app: FastAPI) -> None:
@@ -125,6 +116,7 @@ async def webhook_worker(app: FastAPI) -> None:
     sender = WebhookSender(
         secret=settings.n8n_webhook_secret.get_secret_value(),
         timeout=settings.webhook_timeout_seconds,
+        user_agent="skyras-marcus-webhooks",
     )
     try:
         await register_sinks(pool, [webhook_sink(url) for url in urls])

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-from psycopg.rows import DictRow, dict_row
 
-from skyras.testing import ServedApp, serve
+from skyras.testing import ServedApp, count, serve
 from skyras_marcus.config import MarcusSettings
 from skyras_marcus.main import build_app
+
+# `count` is the shared helper, re-exported for the test modules' `from .conftest import`.
+__all__ = ["SettingsFactory", "count", "running_marcus"]
 
 SettingsFactory = Callable[..., MarcusSettings]
 
@@ -48,22 +49,3 @@ async def client(marcus_settings: SettingsFactory) -> AsyncIterator[httpx.AsyncC
     """A client of Marcus with no integration configured."""
     async with running_marcus(marcus_settings()) as served, served.client() as http:
         yield http
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[DictRow]]:
-    """A direct connection to the test database (autocommit), to look behind the API."""
-    conn = await psycopg.AsyncConnection.connect(
-        database_url, row_factory=dict_row, autocommit=True
-    )
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
-async def count(db: psycopg.AsyncConnection[DictRow], table: str, where: str = "TRUE") -> int:
-    cur = await db.execute(f"SELECT count(*) AS n FROM {table} WHERE {where}")
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row["n"])

@@ -9,9 +9,10 @@ from collections.abc import Callable
 import httpx
 import psycopg
 from psycopg.rows import DictRow
+from standardwebhooks.webhooks import Webhook
 
 from skyras.testing import serve
-from skyras_marcus.integrations.n8n import sign
+from skyras.webhooks import sign
 from tests.standins.n8n import N8nState, n8n_app, verify
 
 from .conftest import SettingsFactory, count, running_marcus
@@ -84,6 +85,11 @@ async def test_task_events_are_signed_retried_and_logged(
             # The same webhook-id on every retry of the first event.
             assert [a["webhook_id"] for a in receiver.attempts[:3]] == [str(events[0]["id"])] * 3
             assert all(a["problem"] is None for a in receiver.attempts)
+            # And by the Standard Webhooks reference library, not only by our stand-in.
+            verifier = Webhook(SECRET)
+            assert [verifier.verify(a["body"], a["headers"])["id"] for a in receiver.attempts] == [
+                a["webhook_id"] for a in receiver.attempts
+            ]
 
             log = (await client.get("/api/webhooks/deliveries", params={"limit": 500})).json()
             assert log["configured"] is True
