@@ -19,7 +19,10 @@ async def test_a_release_kit_is_stored_in_letitia_linked_to_its_task_with_its_pa
     body = cover_request(
         kind="release_kit", task_id=str(task_id), variants=["cover", "social_story"]
     )
-    async with httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client, letitia.client() as library:
+    async with (
+        httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client,
+        letitia.client() as library,
+    ):
         response = await client.post("/api/generate", json=body)
         generation = response.json()
         outputs = {o["name"]: o for o in generation["outputs"]}
@@ -131,7 +134,10 @@ async def test_listing_filters_by_task_and_pages_and_deleting_removes_the_files(
     giorgio: ServedApp, letitia: ServedApp, database_url: str
 ) -> None:
     task_id = insert_task(database_url)
-    async with httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client, letitia.client() as library:
+    async with (
+        httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client,
+        letitia.client() as library,
+    ):
         made = [
             (await client.post("/api/generate", json=cover_request(seed=s))).json()
             for s in (1, 2, 3)
