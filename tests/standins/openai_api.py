@@ -48,7 +48,14 @@ class StandinState:
     requests: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
 
 
-def _error(status: int, message: str, type_: str, code: str | None = None, param: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:  # fmt: skip
+def _error(
+    status: int,
+    message: str,
+    type_: str,
+    code: str | None = None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(
         {"error": {"message": message, "type": type_, "param": param, "code": code}},
         status_code=status,
@@ -59,7 +66,9 @@ def _error(status: int, message: str, type_: str, code: str | None = None, param
 def openai_app(state: StandinState) -> FastAPI:
     app = FastAPI(title="OpenAI API stand-in")
 
-    async def gate(request: Request, required: tuple[str, ...]) -> tuple[dict[str, Any] | None, JSONResponse | None]:  # fmt: skip
+    async def gate(
+        request: Request, required: tuple[str, ...]
+    ) -> tuple[dict[str, Any] | None, JSONResponse | None]:
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or not auth[7:].strip():
             return None, _error(
@@ -85,9 +94,20 @@ def openai_app(state: StandinState) -> FastAPI:
             return None, _error(400, "The body must be a JSON object.", "invalid_request_error")
         for name in required:
             if name not in body:
-                return None, _error(400, f"Missing required parameter: '{name}'.", "invalid_request_error", "missing_required_parameter", name)  # fmt: skip
+                return None, _error(
+                    400,
+                    f"Missing required parameter: '{name}'.",
+                    "invalid_request_error",
+                    "missing_required_parameter",
+                    name,
+                )
         if body["model"] not in state.models:
-            return None, _error(404, f"The model `{body['model']}` does not exist or you do not have access to it.", "invalid_request_error", "model_not_found")  # fmt: skip
+            return None, _error(
+                404,
+                f"The model `{body['model']}` does not exist or you do not have access to it.",
+                "invalid_request_error",
+                "model_not_found",
+            )
         state.requests.append((time.monotonic(), request.url.path, body))
         action: Action = state.script.pop(0) if state.script else "ok"
         name, arg = (action, None) if isinstance(action, str) else action
@@ -107,7 +127,9 @@ def openai_app(state: StandinState) -> FastAPI:
         if name == "slow":
             await asyncio.sleep(float(arg))
         elif name == "500":
-            return None, _error(500, arg or "The server had an error while processing your request.", "server_error")  # fmt: skip
+            return None, _error(
+                500, arg or "The server had an error while processing your request.", "server_error"
+            )
         return body, None
 
     @app.post("/v1/chat/completions")

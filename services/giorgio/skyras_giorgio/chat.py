@@ -21,8 +21,8 @@ _COPY = re.compile(
 _KIT = re.compile(r"\b(kit|everything|both)\b|\bcover and copy\b|\bart(work)? and copy\b", re.I)
 _SEED = re.compile(r"\bseed\s*[:=]?\s*(\d{1,10})\b", re.I)
 _QUOTED = re.compile(r"[\"“”«»„](.+?)[\"“”«»„]")
-_FOR = re.compile(r"\bfor\s+(.+)$", re.I)
-_BY = re.compile(r"\bby\s+(.+)$", re.I)
+_FOR = re.compile(r"\bfor\s+([^\n]+)", re.I)
+_BY = re.compile(r"\bby\s+([^\n]+)", re.I)
 # Where a title or an artist name ends: a comma, or the start of a style/seed phrase.
 _STOP = re.compile(
     r"\s*(,|;|\bby\b|\bin\b\s+(?:a\s+)?(?:"

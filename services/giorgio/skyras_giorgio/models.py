@@ -12,7 +12,15 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from skyras_giorgio import specs
 from skyras_giorgio.copytext import PLATFORMS
@@ -57,15 +65,21 @@ class Release(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, BeforeValidator(_clean), Field(min_length=1, max_length=MAX_TITLE_LENGTH)]
-    artist: Annotated[str, BeforeValidator(_clean), Field(max_length=MAX_ARTIST_LENGTH)] = ""
-    description: Annotated[str, BeforeValidator(_clean_block), Field(max_length=2000)] = ""
-    genre: Annotated[str, BeforeValidator(_clean), Field(max_length=50)] = ""
-    label: Annotated[str, BeforeValidator(_clean), Field(max_length=100)] = ""
+    title: Annotated[
+        str, StringConstraints(min_length=1, max_length=MAX_TITLE_LENGTH), BeforeValidator(_clean)
+    ]
+    artist: Annotated[
+        str, StringConstraints(max_length=MAX_ARTIST_LENGTH), BeforeValidator(_clean)
+    ] = ""
+    description: Annotated[
+        str, StringConstraints(max_length=2000), BeforeValidator(_clean_block)
+    ] = ""
+    genre: Annotated[str, StringConstraints(max_length=50), BeforeValidator(_clean)] = ""
+    label: Annotated[str, StringConstraints(max_length=100), BeforeValidator(_clean)] = ""
     release_date: date | None = None
-    tracks: list[Annotated[str, BeforeValidator(_clean), Field(min_length=1, max_length=200)]] = (
-        Field(default_factory=list, max_length=50)
-    )
+    tracks: list[
+        Annotated[str, StringConstraints(min_length=1, max_length=200), BeforeValidator(_clean)]
+    ] = Field(default_factory=list, max_length=50)
     link: Annotated[str, Field(max_length=500, pattern=r"^https?://\S+$")] | None = None
     hashtags: list[Annotated[str, Field(pattern=r"^#?\w{1,50}$")]] = Field(
         default_factory=list, max_length=10

@@ -32,7 +32,9 @@ MIN_MARGINS = {
 }
 
 
-def spec(title: str = "Night Drive", artist: str = "Aurora Lane", palette: str = "neon", seed: int = 42) -> artwork.ArtworkSpec:  # fmt: skip
+def spec(
+    title: str = "Night Drive", artist: str = "Aurora Lane", palette: str = "neon", seed: int = 42
+) -> artwork.ArtworkSpec:
     return artwork.ArtworkSpec(title, artist, PALETTES[palette], seed)
 
 
@@ -49,10 +51,14 @@ def _hash_in_fresh_process(title: str, palette: str, seed: int, variant: str) ->
         f"s = artwork.ArtworkSpec({title!r}, 'Aurora Lane', PALETTES[{palette!r}], {seed});"
         f"print(hashlib.sha256(artwork.render_variant(s, specs.VARIANTS[{variant!r}]).jpeg).hexdigest())"
     )
-    return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
-def test_same_inputs_and_seed_give_byte_identical_jpegs_across_processes(fonts_installed: None) -> None:  # fmt: skip
+def test_same_inputs_and_seed_give_byte_identical_jpegs_across_processes(
+    fonts_installed: None,
+) -> None:
     here = hashlib.sha256(artwork.render_variant(spec(), specs.VARIANTS["cover"]).jpeg).hexdigest()
     assert _hash_in_fresh_process("Night Drive", "neon", 42, "cover") == here
     assert _hash_in_fresh_process("Night Drive", "neon", 43, "cover") != here
@@ -60,10 +66,17 @@ def test_same_inputs_and_seed_give_byte_identical_jpegs_across_processes(fonts_i
 
 
 @pytest.mark.parametrize("variant", list(specs.VARIANTS))
-def test_every_variant_is_an_srgb_baseline_jpeg_of_its_size_under_10_mb(variant: str, fonts_installed: None) -> None:  # fmt: skip
+def test_every_variant_is_an_srgb_baseline_jpeg_of_its_size_under_10_mb(
+    variant: str, fonts_installed: None
+) -> None:
     rendered = artwork.render_variant(spec(palette="sunset"), specs.VARIANTS[variant])
     image = decode(rendered.jpeg)
-    expected = {"cover": (3000, 3000), "podcast": (1400, 1400), "social_square": (1080, 1080), "social_story": (1080, 1920)}  # fmt: skip
+    expected = {
+        "cover": (3000, 3000),
+        "podcast": (1400, 1400),
+        "social_square": (1080, 1080),
+        "social_story": (1080, 1920),
+    }
     assert image.format == "JPEG" and image.mode == "RGB"
     assert image.size == expected[variant]
     assert len(rendered.jpeg) < 10 * 1000 * 1000
@@ -84,7 +97,9 @@ def test_the_cover_meets_every_named_store_requirement(fonts_installed: None) ->
 
 
 @pytest.mark.parametrize("palette", list(PALETTES))
-def test_text_contrast_measured_on_the_output_reaches_wcag_aa(palette: str, fonts_installed: None) -> None:  # fmt: skip
+def test_text_contrast_measured_on_the_output_reaches_wcag_aa(
+    palette: str, fonts_installed: None
+) -> None:
     s = spec(palette=palette, seed=7)
     variant = specs.VARIANTS["podcast"]
     image = decode(artwork.render_variant(s, variant).jpeg)
@@ -100,7 +115,9 @@ def test_text_contrast_measured_on_the_output_reaches_wcag_aa(palette: str, font
 @pytest.mark.parametrize(
     "title", [LONG_TITLE, CJK_TITLE, "W" * 200], ids=["long", "cjk", "one-200-char-word"]
 )
-def test_long_and_cjk_titles_stay_inside_the_safe_area(title: str, variant: str, fonts_installed: None) -> None:  # fmt: skip
+def test_long_and_cjk_titles_stay_inside_the_safe_area(
+    title: str, variant: str, fonts_installed: None
+) -> None:
     s = spec(
         title=title,
         artist="星野 光 & The Night Shift Orchestra of Extraordinary Length",
@@ -119,7 +136,9 @@ def test_long_and_cjk_titles_stay_inside_the_safe_area(title: str, variant: str,
 
 
 def test_a_cjk_title_is_drawn_with_a_font_that_has_its_glyphs(fonts_installed: None) -> None:
-    rendered = artwork.render_variant(spec(title=CJK_TITLE, artist="星野 光"), specs.VARIANTS["social_square"])  # fmt: skip
+    rendered = artwork.render_variant(
+        spec(title=CJK_TITLE, artist="星野 光"), specs.VARIANTS["social_square"]
+    )
     noto, dejavu = cmap(NOTO_CJK_BOLD), cmap(DEJAVU_BOLD)
     chars = {ord(c) for c in CJK_TITLE if not c.isspace()}
     assert chars - dejavu, "the title should need the CJK font"

@@ -172,7 +172,10 @@ async def test_listing_filters_by_task_and_pages_and_deleting_removes_the_files(
 async def test_letitia_unreachable_is_a_502_with_the_reason_and_the_failure_recorded(
     giorgio_app: GiorgioFactory, database_url: str
 ) -> None:
-    async with giorgio_app(letitia_url="http://127.0.0.1:9/api") as giorgio, httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client:  # fmt: skip
+    async with (
+        giorgio_app(letitia_url="http://127.0.0.1:9/api") as giorgio,
+        httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client,
+    ):
         response = await client.post("/api/generate", json=cover_request())
         listed = (await client.get("/api/generations", params={"status": "failed"})).json()
 

@@ -55,7 +55,9 @@ async def test_the_standin_speaks_the_api_the_official_client_expects(
         messages=[{"role": "user", "content": "hi"}],
         response_format={"type": "json_object"},
     )
-    image = await client.images.generate(model="gpt-image-1", prompt="a cover", size="1024x1024", response_format="b64_json")  # fmt: skip
+    image = await client.images.generate(
+        model="gpt-image-1", prompt="a cover", size="1024x1024", response_format="b64_json"
+    )
     state.script = [("429", 2)]
     with pytest.raises(openai.RateLimitError) as limited:
         await client.chat.completions.create(
@@ -83,7 +85,10 @@ async def test_with_a_model_copy_and_art_come_from_it_and_over_limit_pieces_fall
     standin: tuple[StandinState, ServedApp], giorgio_app: GiorgioFactory
 ) -> None:
     state, served = standin
-    async with giorgio_app(**model_settings(served, state)) as giorgio, httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client:  # fmt: skip
+    async with (
+        giorgio_app(**model_settings(served, state)) as giorgio,
+        httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client,
+    ):
         response = await client.post("/api/generate", json=cover_request(kind="release_kit"))
         generation = response.json()
         image_id = next(o["file_id"] for o in generation["outputs"] if o["name"] == "social_square")
@@ -108,7 +113,10 @@ async def test_a_model_background_shows_under_the_text(
     standin: tuple[StandinState, ServedApp], giorgio_app: GiorgioFactory, letitia: ServedApp
 ) -> None:
     state, served = standin
-    async with giorgio_app(**model_settings(served, state)) as giorgio, httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client:  # fmt: skip
+    async with (
+        giorgio_app(**model_settings(served, state)) as giorgio,
+        httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client,
+    ):
         generation = (await client.post("/api/generate", json=cover_request())).json()
     async with letitia.client() as library:
         jpeg = (
@@ -124,11 +132,18 @@ async def test_a_timeout_falls_back_to_the_deterministic_result_and_says_so(
     state, served = standin
     state.script = [("slow", 3), ("slow", 3)]
     settings = model_settings(served, state, model_timeout_seconds=0.5)
-    async with giorgio_app(**settings) as giorgio, httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client:  # fmt: skip
+    async with (
+        giorgio_app(**settings) as giorgio,
+        httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client,
+    ):
         with_model = (
             await client.post("/api/generate", json=cover_request(kind="release_kit"))
         ).json()
-        without = (await client.post("/api/generate", json=cover_request(kind="release_kit", use_model=False))).json()  # fmt: skip
+        without = (
+            await client.post(
+                "/api/generate", json=cover_request(kind="release_kit", use_model=False)
+            )
+        ).json()
 
     assert with_model["status"] == "succeeded"
     assert with_model["sources"] == {"artwork": "deterministic", "copy": "deterministic"}
@@ -146,7 +161,10 @@ async def test_a_429_is_retried_after_the_delay_it_states(
 ) -> None:
     state, served = standin
     state.script = [("429", 1), "ok"]
-    async with giorgio_app(**model_settings(served, state, image_model=None)) as giorgio, httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client:  # fmt: skip
+    async with (
+        giorgio_app(**model_settings(served, state, image_model=None)) as giorgio,
+        httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client,
+    ):
         generation = (await client.post("/api/generate", json=cover_request(kind="copy"))).json()
 
     (first, _, _), (second, _, _) = state.requests
@@ -177,7 +195,10 @@ async def test_model_failures_fall_back_to_templates_with_the_reason(
     state, served = standin
     state.script = list(script)
     settings = model_settings(served, state, image_model=None, **extra)
-    async with giorgio_app(**settings) as giorgio, httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client:  # fmt: skip
+    async with (
+        giorgio_app(**settings) as giorgio,
+        httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client,
+    ):
         response = await client.post("/api/generate", json=cover_request(kind="copy"))
 
     generation = response.json()
