@@ -141,6 +141,22 @@ def _shorten(text: str, max_chars: int) -> str:
     return cut.rstrip(" ,.;:-") + ELLIPSIS
 
 
+def _cut_to(text: str, count: Callable[[str], int], limit: int) -> str:
+    """The longest start of `text` that, with an ellipsis, counts at most `limit`; at a word if one is near."""
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count(text[:mid].rstrip() + ELLIPSIS) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    cut = text[:lo]
+    space = cut.rfind(" ")
+    if space > lo // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + ELLIPSIS
+
+
 def _context(release: dict[str, Any], platform: Platform) -> dict[str, Any]:
     return {
         "title": release.get("title") or "",
@@ -182,9 +198,8 @@ def render(release: dict[str, Any], target: Platform) -> str:
                 context[key] = [] if isinstance(context[key], list) else ""
                 text = _render(target.template, context)
     # 3. Still too long (a 200-character title on X): cut the text itself.
-    while target.count(text) > target.limit:
-        over = target.count(text) - target.limit
-        text = _shorten(text, len(text) - max(1, over))
+    if target.count(text) > target.limit:
+        text = _cut_to(text, target.count, target.limit)
     return text
 
 
