@@ -108,9 +108,13 @@ def render_background(spec: ArtworkSpec, width: int, height: int) -> Image.Image
     side = max(width, height)
     top, bottom = spec.palette.background
     gradient = Image.linear_gradient("L").resize((side, side), Image.Resampling.BILINEAR)
-    square = Image.composite(
-        Image.new("RGB", (side, side), bottom), Image.new("RGB", (side, side), top), gradient
-    )
+    # Each channel from the one gradient (no full-size solid images: a 3000 px render stays small).
+    channels = [
+        gradient.point(lambda v, a=a, b=b: round(a + (b - a) * v / 255))
+        for a, b in zip(top, bottom, strict=True)
+    ]
+    square = Image.merge("RGB", channels)
+    del channels, gradient
     shapes = _cached_shapes(spec).resize((side, side), Image.Resampling.BICUBIC)
     square.paste(shapes, (0, 0), shapes)
     left, upper = (side - width) // 2, (side - height) // 2
@@ -184,14 +188,16 @@ def place_text(
         if contrast >= MIN_TEXT_CONTRAST:
             break
     if alpha:
-        overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
-        # Pillow's rectangles include their end coordinates; the box's are exclusive.
+        # Composited over the box only (not the whole picture), to keep memory small.
+        region = image.crop(box).convert("RGBA")
+        overlay = Image.new("RGBA", region.size, (0, 0, 0, 0))
+        # Pillow's rectangles include their end coordinates.
         ImageDraw.Draw(overlay).rounded_rectangle(
-            (box[0], box[1], box[2] - 1, box[3] - 1),
+            (0, 0, region.width - 1, region.height - 1),
             radius=pad // 2,
             fill=(*panel_colour, round(alpha * 255)),
         )
-        image.paste(Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB"))
+        image.paste(Image.alpha_composite(region, overlay).convert("RGB"), box[:2])
     draw = ImageDraw.Draw(image)
     y = box[1] + pad
     for block in (fitted.title, fitted.artist):
