@@ -1,7 +1,7 @@
 """Running a generation: render, write copy, store in Letitia, record, publish.
 
 Who reads it: the routes (`submit` runs a request now), chat, the event
-handlers (`enqueue`: a job for the worker) and the worker (`job_worker`).
+handlers (`record_request`: a job for the worker) and the worker (`job_worker`).
 
 A generation is a row in `generations`. The API creates it `running`, leased
 to itself, and runs it at once; events create it `queued` for the worker. A
@@ -124,17 +124,21 @@ async def _publish(conn: store.Conn, event_type: str, row: dict[str, Any]) -> No
     )
 
 
-async def enqueue(
-    conn: store.Conn, *, request: GenerateRequest, settings: GiorgioSettings
+async def record_request(
+    conn: store.Conn, *, request: GenerateRequest, settings: GiorgioSettings, run_now: bool
 ) -> dict[str, Any]:
-    """A queued job and its `creative.requested` event, in the caller's transaction."""
+    """The job row and its `creative.requested` event, in the caller's transaction.
+
+    `run_now`: leased to the caller, who runs it at once (the API); otherwise
+    queued for the worker (events).
+    """
     row = await store.create_generation(
         conn=conn,
         kind=request.kind,
         params=resolve_params(request),
         task_id=request.task_id,
         release_id=request.release_id,
-        running=False,
+        running=run_now,
         lease_seconds=settings.job_lease_seconds,
     )
     await _publish(conn, "creative.requested", row)
@@ -145,16 +149,7 @@ async def submit(runtime: Runtime, request: GenerateRequest) -> dict[str, Any]:
     """Validate, record, run now; returns the finished row (status succeeded or failed)."""
     check_request(runtime.settings, request)
     async with runtime.pool.connection() as conn, conn.transaction():
-        row = await store.create_generation(
-            conn=conn,
-            kind=request.kind,
-            params=resolve_params(request),
-            task_id=request.task_id,
-            release_id=request.release_id,
-            running=True,
-            lease_seconds=runtime.settings.job_lease_seconds,
-        )
-        await _publish(conn, "creative.requested", row)
+        row = await record_request(conn, request=request, settings=runtime.settings, run_now=True)
     return await run(runtime, row)
 
 

@@ -35,7 +35,7 @@ async def _enqueue(
     except (ValidationError, ApiError) as exc:
         log.warning("%s %s asks for nothing Giorgio can make: %s", event.type, event.id, exc)
         return  # bad input is not retried
-    await generations.enqueue(conn, request=request, settings=settings)
+    await generations.record_request(conn, request=request, settings=settings, run_now=False)
 
 
 def task_created_handler(settings: GiorgioSettings) -> Handler:

@@ -172,7 +172,7 @@ async def upload(
             )
             await _publish(conn, "file.uploaded", row)
             if task_id is not None:
-                await _link_to_task(conn, row, task_id)
+                await _link_upload_to_task(conn, row, task_id)
     except UploadTooLarge:
         await reader.drain(DRAIN_AFTER_REFUSAL)
         raise
@@ -194,13 +194,16 @@ def _task_id_field(value: str) -> UUID:
 UPLOADED_FOR_TASK = "uploaded for this task"
 
 
-async def _link_to_task(conn: store.Conn, row: dict[str, Any], task_id: UUID) -> None:
-    """The `task_id` field of an upload (an agent storing what it made for a task)."""
-    if not await store.task_exists(conn=conn, task_id=task_id):
-        raise _invalid("task_id", f"no task with id {task_id}")
-    await store.link_task_file(
-        conn=conn, task_id=task_id, file_id=row["id"], reason=UPLOADED_FOR_TASK
-    )
+async def link_to_task(
+    conn: store.Conn,
+    row: dict[str, Any],
+    task_id: UUID,
+    reason: str,
+    correlation_id: str | None = None,
+) -> bool:
+    """A `task_files` row and its `file.associated` event; False if the link was there already."""
+    if not await store.link_task_file(conn=conn, task_id=task_id, file_id=row["id"], reason=reason):
+        return False
     await outbox.add_event(
         conn,
         type="file.associated",
@@ -209,10 +212,19 @@ async def _link_to_task(conn: store.Conn, row: dict[str, Any], task_id: UUID) ->
         data={
             "file_id": str(row["id"]),
             "task_id": str(task_id),
-            "reason": UPLOADED_FOR_TASK,
+            "reason": reason,
             "filename": row["filename"],
         },
+        correlation_id=correlation_id,
     )
+    return True
+
+
+async def _link_upload_to_task(conn: store.Conn, row: dict[str, Any], task_id: UUID) -> None:
+    """The `task_id` field of an upload (an agent storing what it made for a task)."""
+    if not await store.task_exists(conn=conn, task_id=task_id):
+        raise _invalid("task_id", f"no task with id {task_id}")
+    await link_to_task(conn, row, task_id, UPLOADED_FOR_TASK)
 
 
 def _uploaded_name(part: Part) -> str:
