@@ -223,7 +223,8 @@ def _variants(params: dict[str, Any]) -> list[specs.Variant]:
 def _tags(row: dict[str, Any], kind_tag: str, *extra: str) -> list[str]:
     tags = ["giorgio", kind_tag, f"generation-{row['id']}", *extra]
     if row.get("release_id"):
-        tags.append(f"release-{row['release_id']}"[:50])
+        # Letitia's tags have no commas or slashes and at most 50 characters.
+        tags.append(f"release-{_slug(row['release_id'])}"[:50])
     return tags
 
 

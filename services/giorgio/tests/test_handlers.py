@@ -102,7 +102,7 @@ async def test_a_release_created_gets_a_release_kit_linked_by_release_id(
     giorgio: ServedApp, database_url: str
 ) -> None:
     release = {
-        "id": "rel-42",
+        "id": "skyras/rel-42",
         "title": "Blue Hour",
         "artist": "Mila Stone",
         "genre": "ambient",
@@ -111,10 +111,10 @@ async def test_a_release_created_gets_a_release_kit_linked_by_release_id(
     await _emit(database_url, "release.created", {"release": release})
     row = await _wait_for(
         database_url,
-        "SELECT * FROM generations WHERE release_id = 'rel-42' AND status = 'succeeded'",
+        "SELECT * FROM generations WHERE release_id = 'skyras/rel-42' AND status = 'succeeded'",
     )
     async with httpx.AsyncClient(base_url=giorgio.url) as client:
-        listed = (await client.get("/api/generations", params={"release_id": "rel-42"})).json()
+        listed = (await client.get("/api/generations", params={"release_id": "skyras/rel-42"})).json()
 
     assert row["kind"] == "release_kit"
     assert "May 1, 2026" in row["copy"]["description"] and "ambient" in row["copy"]["description"]
