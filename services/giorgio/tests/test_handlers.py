@@ -114,7 +114,9 @@ async def test_a_release_created_gets_a_release_kit_linked_by_release_id(
         "SELECT * FROM generations WHERE release_id = 'skyras/rel-42' AND status = 'succeeded'",
     )
     async with httpx.AsyncClient(base_url=giorgio.url) as client:
-        listed = (await client.get("/api/generations", params={"release_id": "skyras/rel-42"})).json()
+        listed = (
+            await client.get("/api/generations", params={"release_id": "skyras/rel-42"})
+        ).json()
 
     assert row["kind"] == "release_kit"
     assert "May 1, 2026" in row["copy"]["description"] and "ambient" in row["copy"]["description"]
