@@ -194,14 +194,3 @@ async def test_options_name_the_palettes_variants_and_platform_limits(giorgio: S
     assert {"name": "x", "label": "X (Twitter)", "limit": 280} in options["platforms"]
     assert options["store_requirements"]["apple_music"]["min_width"] == 3000
     assert options["model"]["configured"] is False
-
-
-async def test_a_letitia_with_its_files_route_seen_through_httpx_directly(
-    letitia: ServedApp,
-) -> None:
-    """The fixture's Letitia is the real one: a plain upload works (guards the setup)."""
-    async with httpx.AsyncClient(base_url=letitia.url) as client:
-        response = await client.post(
-            "/api/files", files={"file": ("a.txt", b"hello", "text/plain")}
-        )
-    assert response.status_code == 201
