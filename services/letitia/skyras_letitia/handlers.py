@@ -12,11 +12,9 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
-from skyras import outbox
 from skyras.consumer import Handler
 from skyras.events import Event
-from skyras_letitia import store
-from skyras_letitia.library import SOURCE
+from skyras_letitia import library, store
 from skyras_letitia.models import normalize_tag
 
 
@@ -67,20 +65,7 @@ async def handle_task_created(event: Event, conn: AsyncConnection[Any]) -> None:
         reason = _reason(row, tags, text)
         if reason is None:
             continue
-        if await store.link_task_file(conn=conn, task_id=task_id, file_id=row["id"], reason=reason):
-            await outbox.add_event(
-                conn,
-                type="file.associated",
-                source=SOURCE,
-                subject=f"files/{row['id']}",
-                data={
-                    "file_id": str(row["id"]),
-                    "task_id": str(task_id),
-                    "reason": reason,
-                    "filename": row["filename"],
-                },
-                correlation_id=event.correlationid,
-            )
+        await library.link_to_task(conn, row, task_id, reason, event.correlationid)
 
 
 HANDLERS: dict[str, Handler] = {"task.created": handle_task_created}

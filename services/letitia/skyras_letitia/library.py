@@ -120,6 +120,7 @@ async def upload(
     head = bytearray()
     tag_values: list[str] = []
     title = description = ""
+    task_id: UUID | None = None
     try:
         while (part := await reader.next_part()) is not None:
             if part.filename is not None and part.name == "file":
@@ -138,6 +139,8 @@ async def upload(
                     title = _text_field("title", value, MAX_TITLE_LENGTH)
                 elif part.name == "description":
                     description = _text_field("description", value, MAX_DESCRIPTION_LENGTH)
+                elif part.name == "task_id":
+                    task_id = _task_id_field(value)
         if stored is None or filename is None:
             raise _invalid("file", "a multipart upload needs a 'file' part with a filename")
         try:
@@ -168,6 +171,8 @@ async def upload(
                 storage_key=stored.key,
             )
             await _publish(conn, "file.uploaded", row)
+            if task_id is not None:
+                await _link_upload_to_task(conn, row, task_id)
     except UploadTooLarge:
         await reader.drain(DRAIN_AFTER_REFUSAL)
         raise
@@ -177,6 +182,49 @@ async def upload(
         raise
     await search.index_file(row)
     return row
+
+
+def _task_id_field(value: str) -> UUID:
+    try:
+        return UUID(value.strip())
+    except ValueError as exc:
+        raise _invalid("task_id", "must be a task id (a UUID)") from exc
+
+
+UPLOADED_FOR_TASK = "uploaded for this task"
+
+
+async def link_to_task(
+    conn: store.Conn,
+    row: dict[str, Any],
+    task_id: UUID,
+    reason: str,
+    correlation_id: str | None = None,
+) -> bool:
+    """A `task_files` row and its `file.associated` event; False if the link was there already."""
+    if not await store.link_task_file(conn=conn, task_id=task_id, file_id=row["id"], reason=reason):
+        return False
+    await outbox.add_event(
+        conn,
+        type="file.associated",
+        source=SOURCE,
+        subject=f"files/{row['id']}",
+        data={
+            "file_id": str(row["id"]),
+            "task_id": str(task_id),
+            "reason": reason,
+            "filename": row["filename"],
+        },
+        correlation_id=correlation_id,
+    )
+    return True
+
+
+async def _link_upload_to_task(conn: store.Conn, row: dict[str, Any], task_id: UUID) -> None:
+    """The `task_id` field of an upload (an agent storing what it made for a task)."""
+    if not await store.task_exists(conn=conn, task_id=task_id):
+        raise _invalid("task_id", f"no task with id {task_id}")
+    await link_to_task(conn, row, task_id, UPLOADED_FOR_TASK)
 
 
 def _uploaded_name(part: Part) -> str:

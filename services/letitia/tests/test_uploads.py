@@ -224,3 +224,35 @@ async def test_a_browser_style_mixed_case_boundary_is_accepted(letitia: ServedAp
     assert response.status_code == 201, response.text
     assert response.json()["filename"] == "Take 2.wav"
     assert response.json()["file_size"] == 4096
+
+
+async def test_an_upload_naming_a_task_is_linked_to_it_and_an_unknown_task_writes_nothing(
+    letitia: ServedApp, settings: LetitiaSettings, database_url: str
+) -> None:
+    import uuid
+
+    import psycopg
+
+    task_id = uuid.uuid4()
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO tasks (id, title) VALUES (%s, 'Cover for Night Drive')", (task_id,)
+        )
+    async with httpx.AsyncClient(base_url=letitia.url, timeout=30) as client:
+        linked = await upload(client, "cover.jpg", b"\xff\xd8\xff\xe0cover", task_id=str(task_id))
+        tasks = await client.get(f"/api/files/{linked.json()['id']}/tasks")
+        unknown = await upload(
+            client, "other.jpg", b"\xff\xd8\xff\xe0other", task_id=str(uuid.uuid4())
+        )
+        malformed = await upload(client, "other.jpg", b"\xff\xd8\xff\xe0other", task_id="tomorrow")
+
+    assert linked.status_code == 201, linked.text
+    assert [(t["id"], t["reason"]) for t in tasks.json()["items"]] == [
+        (str(task_id), "uploaded for this task")
+    ]
+    assert count(database_url, "SELECT count(*) FROM events WHERE type = 'file.associated'") == 1
+    for refused in (unknown, malformed):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["message"].startswith("Invalid request: task_id:")
+    assert count(database_url, "SELECT count(*) FROM files") == 1
+    assert len(stored_objects(settings)) == 1

@@ -9,6 +9,7 @@ const KNOWN_TYPES = [
   'task.created', 'task.updated', 'task.deleted',
   'file.uploaded', 'file.tagged', 'file.deleted', 'file.associated',
   'agent.registered', 'agent.deregistered', 'agent.updated', 'system',
+  'creative.requested', 'creative.generated', 'creative.failed', 'creative.deleted',
 ];
 const MAX_ITEMS = 150;
 

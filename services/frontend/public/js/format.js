@@ -114,12 +114,16 @@ export function clockTime(iso) {
 export function describeEvent(ev) {
   const data = ev && typeof ev.data === 'object' && ev.data !== null ? ev.data : {};
   const type = String((ev && ev.type) || 'message');
-  const name = data.title || data.filename || data.name || (data.task && data.task.title) || (data.file && data.file.filename) || '';
+  const release = data.generation && data.generation.params && data.generation.params.release;
+  const name = data.title || data.filename || data.name || (data.task && data.task.title) || (data.file && data.file.filename)
+    || (release && release.title) || '';
   const verbs = {
     'task.created': 'Task created', 'task.updated': 'Task updated', 'task.deleted': 'Task deleted',
     'file.uploaded': 'File uploaded', 'file.tagged': 'File tagged', 'file.deleted': 'File deleted',
     'file.associated': 'File linked to a task', 'agent.registered': 'Agent registered',
     'agent.deregistered': 'Agent removed',
+    'creative.requested': 'Artwork/copy requested', 'creative.generated': 'Artwork/copy made',
+    'creative.failed': 'Artwork/copy failed', 'creative.deleted': 'Artwork/copy deleted',
   };
   const head = verbs[type] || label(type.replace(/\./g, ' '));
   // Agents nest the record (`data.task`, `data.file`) beside what changed (`added`, `removed`);

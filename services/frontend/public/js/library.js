@@ -208,7 +208,11 @@ function fileItem(file) {
 
   const type = file.file_type || 'other';
   return h('li', { class: 'item file', dataset: { testid: 'file-item', fileId: file.id, fileType: type } },
-    h('span', { class: `file-icon type-${type}`, 'aria-hidden': 'true' }, TYPE_ICONS[type] || '◆'),
+    // Images with stored bytes (covers from Giorgio, uploads) show themselves instead of an icon.
+    type === 'image' && file.has_content
+      ? h('img', { class: 'file-thumb', src: downloadHref(file), alt: `Preview of ${file.title || file.filename}`,
+        loading: 'lazy', width: 56, height: 56, dataset: { testid: 'file-thumb' } })
+      : h('span', { class: `file-icon type-${type}`, 'aria-hidden': 'true' }, TYPE_ICONS[type] || '◆'),
     h('div', { class: 'item-main' },
       h('h3', { class: 'item-title' }, file.title || file.filename),
       h('div', { class: 'item-meta' },

@@ -46,6 +46,11 @@ _CREATE_BODY: dict[str, Any] = {
                         "tags": {"type": "string", "description": "comma separated, or repeated"},
                         "title": {"type": "string"},
                         "description": {"type": "string"},
+                        "task_id": {
+                            "type": "string",
+                            "format": "uuid",
+                            "description": "link the file to this task",
+                        },
                     },
                 }
             },
