@@ -88,6 +88,8 @@ def audio_stream(info: dict[str, Any] | None, name: str) -> dict[str, Any]:
             "(PCM, FLAC, MP3, AAC, Opus or Vorbis audio)",
             details={"format": container, "codec": codec},
         )
+    if str(stream.get("nb_read_packets", "0")) in ("0", "N/A"):
+        raise AudioInputError("empty_audio", f"{name} has no audio in it (zero length)")
     return {**stream, "format_name": container}
 
 

@@ -57,8 +57,12 @@ async def kill(proc: asyncio.subprocess.Process) -> None:
 
 
 async def probe(ffprobe: str, path: str) -> dict[str, Any] | None:
-    """ffprobe's JSON for the file, or None when ffprobe cannot read it at all."""
-    argv = [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", path]
+    """ffprobe's JSON for the file, or None when ffprobe cannot read it at all.
+
+    It reads the first packet too (`nb_read_packets`), so a file with a header
+    and no audio shows as empty without decoding the rest."""
+    argv = [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+            "-count_packets", "-read_intervals", "%+#1", path]  # fmt: skip
     proc = await spawn(argv, stdout=asyncio.subprocess.PIPE)
     try:
         out, _ = await proc.communicate()
