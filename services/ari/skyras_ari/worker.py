@@ -21,6 +21,7 @@ import json
 import logging
 import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,8 @@ class JobRunner:
         self.pool = pool
         self.letitia = letitia
         self.settings = settings
-        self.name = name or default_consumer_name()
+        # Unique per app, even for two apps in one process (tests): leases are held by name.
+        self.name = name or f"{default_consumer_name()}-{uuid.uuid4().hex[:6]}"
 
     # ----- the pool ------------------------------------------------------------------
 
