@@ -20,8 +20,11 @@ PYTHON_IMAGES = {
     "services/hub/Dockerfile": ("skyras", "skyras-hub"),
     "services/marcus/Dockerfile": ("skyras", "skyras-marcus"),
     "services/letitia/Dockerfile": ("skyras", "skyras-letitia"),
+    "services/ari/Dockerfile": ("skyras", "skyras-ari"),
     "operator/Dockerfile": ("skyras-operator",),
 }
+# Debian packages an image's runtime stage installs (tools the service runs), and only those.
+SYSTEM_PACKAGES = {"services/ari/Dockerfile": ("ffmpeg",)}
 ALL_IMAGES = [*PYTHON_IMAGES, "services/frontend/Dockerfile"]
 
 
@@ -108,7 +111,19 @@ def test_multi_stage_slim_pinned_non_root(path: str) -> None:
         for w, a in final
         if w == "RUN"
     )
-    assert not re.search(r"apt-get|gcc|build-essential", (REPO / path).read_text())
+    assert not re.search(r"gcc|build-essential", (REPO / path).read_text())
+    apt_runs = [(i, a) for i, (w, a) in enumerate(ins) if w == "RUN" and "apt-get" in a]
+    if path not in SYSTEM_PACKAGES:
+        assert apt_runs == []
+    for i, run in apt_runs:
+        # Only in the runtime stage, only the listed tools, no recommends, no lists kept.
+        stage = [a for w, a in ins[: i + 1] if w == "FROM"][-1]
+        assert stage.endswith(" AS runtime"), stage
+        installed = re.search(
+            r"apt-get install (?:--yes |-y |--no-install-recommends )+(.*?) &&", run
+        )
+        assert installed and installed[1].split() == list(SYSTEM_PACKAGES[path]), run
+        assert "--no-install-recommends" in run and "rm -rf /var/lib/apt/lists/*" in run
     assert (
         "requirements.lock" in (REPO / path).read_text()
         or "package-lock.json" in (REPO / path).read_text()
@@ -142,9 +157,9 @@ def test_lock_subset_is_the_dependency_closure(path: str, tmp_path: Path) -> Non
 @pytest.mark.parametrize("path", ALL_IMAGES)
 def test_chart_runs_the_image_command(path: str, helm) -> None:
     """The chart's containers run the same command as the image's CMD (one place to change)."""
-    from .conftest import by_kind
+    from .conftest import by_kind, set_args
 
-    docs = helm.render()
+    docs = helm.render(*set_args({"agents.ari.enabled": True}))
     deployments = by_kind(docs, "Deployment")
     agents = by_kind(docs, "Agent")
     cmd = exec_form(path, "ENTRYPOINT") + exec_form(path, "CMD")
@@ -236,7 +251,13 @@ def image_process(path: str, env: dict[str, str], tmp_path: Path) -> tuple[Proce
 
 
 @pytest.mark.parametrize(
-    "path", ["services/hub/Dockerfile", "services/marcus/Dockerfile", "services/letitia/Dockerfile"]
+    "path",
+    [
+        "services/hub/Dockerfile",
+        "services/marcus/Dockerfile",
+        "services/letitia/Dockerfile",
+        "services/ari/Dockerfile",
+    ],
 )
 def test_python_image_command_serves_health(
     path: str, service_env: dict[str, str], tmp_path: Path
