@@ -30,6 +30,7 @@ TARGETS = {
     "hub": "skyras_hub.main:app",
     "marcus": "skyras_marcus.main:app",
     "letitia": "skyras_letitia.main:app",
+    "ari": "skyras_ari.main:app",
 }
 
 
