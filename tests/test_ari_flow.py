@@ -10,13 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from services.ari.tests.media import ffmpeg_true_peak, pyloudnorm_lufs, require_tools
-from skyras.manifests import load_manifest
-from skyras.testing import ServiceProcess, create_api_key_sync
-from tests.conftest import ROOT
+from skyras.testing import ServiceProcess
 from tests.utils import Stack, eventually
 
 
@@ -33,15 +30,7 @@ def studio(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[tuple[
             "SKYRAS_LETITIA_URL": stack.letitia.url,
         }
         with ServiceProcess("skyras_ari.main:app", env, log=tmp_path / "ari.log") as ari:
-            token = create_api_key_sync(database_url, "registry", name="ari-flow")
-            body = load_manifest(ROOT / "manifests" / "agents" / "ari.yaml").registration_body(
-                ari.url
-            )
-            registered = httpx.put(
-                f"{stack.hub.url}/api/v2/registry/agents/ari", json=body,
-                headers={"Authorization": f"Bearer {token}"},
-            )  # fmt: skip
-            assert registered.status_code in (200, 201), registered.text
+            stack.register("ari", ari)
             yield stack, tmp_path
 
 

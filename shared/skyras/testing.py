@@ -30,6 +30,7 @@ import psycopg
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from psycopg.rows import DictRow, dict_row
 
 from skyras import apikeys
 from skyras.db import connect
@@ -120,6 +121,18 @@ def database_url(pg_server: PostgresServer, migrated_template: str) -> Iterator[
     """A fresh, migrated database for this test alone."""
     with _fresh_database(pg_server, "t", migrated_template) as url:
         yield url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[DictRow]]:
+    """A direct connection to the test database (autocommit), to look behind the API."""
+    conn = await psycopg.AsyncConnection.connect(
+        database_url, row_factory=dict_row, autocommit=True
+    )
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 @pytest.fixture

@@ -90,12 +90,12 @@ class Stack:
         }
 
 
-def _project(base: Path) -> Path:
-    """manifests/agents/{marcus,letitia}.yaml on free ports, services/frontend linked."""
+def _project(base: Path, agents_run: tuple[str, ...]) -> Path:
+    """manifests/agents/<each of agents_run>.yaml on free ports, services/frontend linked."""
     project = base / "project"
     agents = project / "manifests" / "agents"
     agents.mkdir(parents=True)
-    for name in ("marcus", "letitia"):
+    for name in agents_run:
         text = (ROOT / "manifests" / "agents" / f"{name}.yaml").read_text()
         old = re.search(r"^  port: (\d+)$", text, re.M)
         assert old is not None, f"{name}.yaml has no spec.port"
@@ -144,8 +144,8 @@ def stack() -> Iterator[Stack]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _run_stack(base: Path) -> Iterator[Stack]:
-    project = _project(base)
+def _run_stack(base: Path, agents: tuple[str, ...] = ("marcus", "letitia")) -> Iterator[Stack]:
+    project = _project(base, agents)
     postgres = EmbeddedPostgres(base / "postgres", port=free_port())
     redis = EmbeddedRedis(base / "redis", port=free_port())
     try:

@@ -242,6 +242,7 @@ class JobRunner:
             title=f"Loudness report of {name}",
         )  # fmt: skip
         report["report_file_id"] = stored["id"]
+        await self._save(job, worker, result=("report", {"file_id": stored["id"]}))
         return report
 
     async def _store_master(

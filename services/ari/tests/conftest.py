@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow
 
 from skyras.testing import ServedApp, serve
 from skyras_ari.config import AriSettings
@@ -62,18 +62,6 @@ def ari_app(database_url: str, redis_url: str, tmp_path: Path, letitia: ServedAp
 async def ari(ari_app: AriFactory) -> AsyncIterator[ServedApp]:
     async with ari_app() as served:
         yield served
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[DictRow]]:
-    """A direct connection to the test database (autocommit), to look behind the API."""
-    conn = await psycopg.AsyncConnection.connect(
-        database_url, row_factory=dict_row, autocommit=True
-    )
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def upload(

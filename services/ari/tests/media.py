@@ -35,139 +35,27 @@ def make_media(folder: Path) -> dict[str, Path]:
     """The studio's test material: each kind of signal the issue names."""
     require_tools()
     f = folder
-    files = {
-        "pink_stereo_48k": f / "pink_stereo_48k.wav",
-        "tones_stereo_44k": f / "tones_stereo_44k.wav",
-        "sweep_mono_48k": f / "sweep_mono_48k.wav",
-        "dynamic_stereo_44k": f / "dynamic_stereo_44k.wav",
-        "speech_mono": f / "speech_mono.wav",
-        "clipped_mono_48k": f / "clipped_mono_48k.wav",
-        "quiet_stereo_48k": f / "quiet_stereo_48k.wav",
-    }
-    run(
-        "sox",
-        "-n",
-        "-r",
-        "48000",
-        "-c",
-        "2",
-        "-b",
-        "24",
-        str(files["pink_stereo_48k"]),
-        "synth",
-        "8",
-        "pinknoise",
-        "vol",
-        "0.3",
-    )
-    run(
-        "sox",
-        "-n",
-        "-r",
-        "44100",
-        "-c",
-        "2",
-        "-b",
-        "16",
-        str(files["tones_stereo_44k"]),
-        "synth",
-        "6",
-        "sine",
-        "440",
-        "sine",
-        "660",
-        "vol",
-        "0.5",
-    )
-    run(
-        "sox",
-        "-n",
-        "-r",
-        "48000",
-        "-c",
-        "1",
-        "-b",
-        "24",
-        str(files["sweep_mono_48k"]),
-        "synth",
-        "6",
-        "sine",
-        "40-16000",
-        "vol",
-        "0.4",
-    )
+    files: dict[str, Path] = {}
+
+    def synth(name: str, rate: int, channels: int, bits: int, effects: str) -> None:
+        files[name] = f / f"{name}.wav"
+        run("sox", "-n", "-r", str(rate), "-c", str(channels), "-b", str(bits),
+            str(files[name]), *effects.split())  # fmt: skip
+
+    synth("pink_stereo_48k", 48000, 2, 24, "synth 8 pinknoise vol 0.3")
+    synth("tones_stereo_44k", 44100, 2, 16, "synth 6 sine 440 sine 660 vol 0.5")
+    synth("sweep_mono_48k", 48000, 1, 24, "synth 6 sine 40-16000 vol 0.4")
     # Quiet verse, loud chorus, a sustained tone: a wide loudness range.
-    run(
-        "sox",
-        "-n",
-        "-r",
-        "44100",
-        "-c",
-        "2",
-        "-b",
-        "16",
-        str(files["dynamic_stereo_44k"]),
-        "synth",
-        "4",
-        "pinknoise",
-        "vol",
-        "0.03",
-        ":",
-        "synth",
-        "4",
-        "pinknoise",
-        "vol",
-        "0.8",
-        ":",
-        "synth",
-        "3",
-        "sine",
-        "330",
-        "vol",
-        "0.3",
-    )
+    synth("dynamic_stereo_44k", 44100, 2, 16,
+          "synth 4 pinknoise vol 0.03 : synth 4 pinknoise vol 0.8 : synth 3 sine 330 vol 0.3")  # fmt: skip
+    synth("clipped_mono_48k", 48000, 1, 16, "synth 5 sine 220 vol 2.0")  # twice past full scale
+    synth("quiet_stereo_48k", 48000, 2, 24, "synth 6 pinknoise vol 0.003")  # about -60 LUFS
     speech = f / "speech_raw.wav"
-    run(
-        "espeak-ng",
-        "-w",
-        str(speech),
+    run("espeak-ng", "-w", str(speech),
         "Welcome back to the studio podcast. Today we talk about mastering for every platform, "
-        "loudness targets, and why true peaks matter when a file is encoded.",
-    )
+        "loudness targets, and why true peaks matter when a file is encoded.")  # fmt: skip
+    files["speech_mono"] = f / "speech_mono.wav"
     run("sox", str(speech), "-r", "48000", "-c", "1", str(files["speech_mono"]))
-    run(
-        "sox",
-        "-n",
-        "-r",
-        "48000",
-        "-c",
-        "1",
-        "-b",
-        "16",
-        str(files["clipped_mono_48k"]),
-        "synth",
-        "5",
-        "sine",
-        "220",
-        "vol",
-        "2.0",
-    )  # driven twice past full scale
-    run(
-        "sox",
-        "-n",
-        "-r",
-        "48000",
-        "-c",
-        "2",
-        "-b",
-        "24",
-        str(files["quiet_stereo_48k"]),
-        "synth",
-        "6",
-        "pinknoise",
-        "vol",
-        "0.003",
-    )  # about -60 LUFS
     files["silent"] = f / "silent.wav"
     run("sox", "-n", "-r", "48000", "-c", "2", str(files["silent"]), "trim", "0", "3")
     files["empty"] = f / "empty.wav"
@@ -189,14 +77,19 @@ def make_media(folder: Path) -> dict[str, Path]:
     return files
 
 
+def stream_entries(path: Path, entries: str) -> list[str]:
+    """ffprobe's values of the first audio stream's `entries` (comma separated)."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+         f"stream={entries}", "-of", "csv=p=0", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return out.strip().split(",")
+
+
 def decode(path: Path) -> tuple[np.ndarray, int]:
     """Float samples (frames x channels) and the rate, decoded by ffmpeg."""
-    probe = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
-         "stream=channels,sample_rate", "-of", "csv=p=0", str(path)],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip().split(",")  # fmt: skip
-    rate, channels = int(probe[0]), int(probe[1])
+    rate, channels = (int(v) for v in stream_entries(path, "sample_rate,channels"))
     raw = subprocess.run(
         ["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-acodec", "pcm_f32le", "-"],
         check=True,
@@ -228,9 +121,5 @@ def duration_and_layout(path: Path) -> tuple[float, int, int]:
     data, rate = decode(path)
     duration = data.shape[0] / rate
     if path.suffix == ".m4a":
-        duration = float(subprocess.run(
-            ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
-             "stream=duration", "-of", "csv=p=0", str(path)],
-            check=True, capture_output=True, text=True,
-        ).stdout)  # fmt: skip
+        duration = float(stream_entries(path, "duration")[0])
     return duration, data.shape[1], rate

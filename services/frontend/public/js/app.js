@@ -7,12 +7,13 @@ import { initChat } from './chat.js';
 import { initTasks, showTask } from './tasks.js';
 import { initLibrary } from './library.js';
 import { initAgents, refreshAgents } from './agents.js';
+import { initAudio } from './audio.js';
 import { initEvents } from './events.js';
 import { api } from './api.js';
 
 const layout = $('#layout');
 const tabs = [...document.querySelectorAll('#tabs [role=tab]')];
-const CENTER = ['tasks', 'library', 'agents'];
+const CENTER = ['tasks', 'library', 'audio', 'agents'];
 const desktop = matchMedia('(min-width: 1100px)');
 
 /* ---------- tabs (one at a time on a phone; chat and activity stay visible on a desktop) ---------- */
@@ -156,6 +157,7 @@ initChat({
 });
 initTasks();
 initLibrary();
+initAudio();
 initAgents();
 initEvents({
   onEvent: () => {
