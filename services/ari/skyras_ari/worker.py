@@ -151,10 +151,21 @@ class JobRunner:
                 if flag:
                     cancel = True
                     break
-        except (JobLost, asyncio.CancelledError):
+        except JobLost:
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
+            return
+        except asyncio.CancelledError:
+            # Shutting down (SIGTERM, a rolling update): stop ffmpeg and hand the job
+            # straight back, so the next worker need not wait for the lease to lapse.
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            with contextlib.suppress(Exception):
+                async with self.pool.connection() as conn:
+                    await store.release_job(conn=conn, job_id=job["id"], worker=worker,
+                                            delay_seconds=0)  # fmt: skip
             raise
         if cancel:
             task.cancel()

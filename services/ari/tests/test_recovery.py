@@ -159,3 +159,27 @@ async def test_two_ari_processes_share_the_jobs_without_running_one_twice(
     assert len(await events(db, "audio.mastering_started")) == 4
     for source in sources:
         assert len(await letitia_files(letitia, "master", f"source:{source['id']}")) == 1
+
+
+async def test_a_worker_shut_down_mid_job_hands_it_back_without_waiting_for_the_lease(
+    ari_app: AriFactory, letitia: ServedApp, long_mix: Path, db: Db
+) -> None:
+    source = await upload(letitia, long_mix)
+    # A five-minute lease: only a job handed back at shutdown runs again within the test.
+    async with ari_app(job_lease_seconds=300) as ari:
+        async with ari.client() as http:
+            job = (await http.post("/api/master", json={"file_id": source["id"],
+                                                        "targets": SIX_TARGETS[:2]})).json()  # fmt: skip
+        await wait_job(
+            ari.url, job["id"], lambda j: j["status"] == "running" and j["progress"] > 0.1
+        )
+    cur = await db.execute(
+        "SELECT status, worker, lease_until <= now() AS free FROM mastering_jobs WHERE id = %s",
+        (job["id"],),
+    )
+    assert await cur.fetchone() == {"status": "running", "worker": None, "free": True}
+    assert ffmpeg_running_for(job["id"]) == []
+    async with ari_app(job_lease_seconds=300) as again:
+        done = await wait_job(again.url, job["id"], lambda j: j["status"] == "completed", 90)
+    assert done["attempts"] == 2
+    assert len(await letitia_files(letitia, "master", f"source:{source['id']}")) == 2

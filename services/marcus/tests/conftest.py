@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow
 
 from skyras.testing import ServedApp, serve
 from skyras_marcus.config import MarcusSettings
@@ -48,18 +48,6 @@ async def client(marcus_settings: SettingsFactory) -> AsyncIterator[httpx.AsyncC
     """A client of Marcus with no integration configured."""
     async with running_marcus(marcus_settings()) as served, served.client() as http:
         yield http
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[DictRow]]:
-    """A direct connection to the test database (autocommit), to look behind the API."""
-    conn = await psycopg.AsyncConnection.connect(
-        database_url, row_factory=dict_row, autocommit=True
-    )
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def count(db: psycopg.AsyncConnection[DictRow], table: str, where: str = "TRUE") -> int:
