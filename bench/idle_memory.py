@@ -1,7 +1,7 @@
 """Idle memory and start-up time (DESIGN.md §9: every service ≤ 120 MB resident when idle;
 `skyras up` healthy ≤ 15 s).
 
-1. hub, marcus and letitia as real uvicorn processes (agents registered with
+1. hub, marcus, letitia and ari as real uvicorn processes (agents registered with
    the hub), idle for a few seconds; their resident set (VmRSS) is printed.
 2. `skyras up` in a temp project (the repo's agent manifests with free ports,
    a fresh data dir) is timed until it prints "SkyRas is up." (every service
@@ -43,11 +43,13 @@ def idle_rss(idle: float) -> None:
         hub = infra.start("hub")
         marcus = infra.start("marcus")
         letitia = infra.start("letitia")
+        ari = infra.start("ari", SKYRAS_LETITIA_URL=letitia.url)
         infra.register(hub, "marcus", marcus)
         infra.register(hub, "letitia", letitia)
+        infra.register(hub, "ari", ari)
         time.sleep(idle)
         print(f"resident memory after {idle:g} s idle (target ≤ {TARGET_MB} MB each):")
-        for name, proc in (("hub", hub), ("marcus", marcus), ("letitia", letitia)):
+        for name, proc in (("hub", hub), ("marcus", marcus), ("letitia", letitia), ("ari", ari)):
             assert proc.proc is not None
             mb = rss_mb(proc.proc.pid)
             print(f"  {name:<8} {mb:6.1f} MB  {verdict(mb <= TARGET_MB)}")
