@@ -31,6 +31,7 @@ TARGETS = {
     "marcus": "skyras_marcus.main:app",
     "letitia": "skyras_letitia.main:app",
     "jamal": "skyras_jamal.main:app",
+    "ari": "skyras_ari.main:app",
 }
 
 

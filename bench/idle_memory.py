@@ -1,7 +1,7 @@
 """Idle memory and start-up time (DESIGN.md §9: every service ≤ 120 MB resident when idle;
 `skyras up` healthy ≤ 15 s).
 
-1. hub, marcus, letitia and jamal as real uvicorn processes (agents registered with
+1. hub, marcus, letitia, jamal and ari as real uvicorn processes (agents registered with
    the hub), idle for a few seconds; their resident set (VmRSS) is printed.
 2. `skyras up` in a temp project (the repo's agent manifests with free ports,
    a fresh data dir) is timed until it prints "SkyRas is up." (every service
@@ -44,17 +44,13 @@ def idle_rss(idle: float) -> None:
         marcus = infra.start("marcus")
         letitia = infra.start("letitia")
         jamal = infra.start("jamal", SKYRAS_HUB_URL=hub.url)
-        infra.register(hub, "marcus", marcus)
-        infra.register(hub, "letitia", letitia)
-        infra.register(hub, "jamal", jamal)
+        ari = infra.start("ari", SKYRAS_LETITIA_URL=letitia.url)
+        agents = {"marcus": marcus, "letitia": letitia, "jamal": jamal, "ari": ari}
+        for name, agent in agents.items():
+            infra.register(hub, name, agent)
         time.sleep(idle)
         print(f"resident memory after {idle:g} s idle (target ≤ {TARGET_MB} MB each):")
-        for name, proc in (
-            ("hub", hub),
-            ("marcus", marcus),
-            ("letitia", letitia),
-            ("jamal", jamal),
-        ):
+        for name, proc in {"hub": hub, **agents}.items():
             assert proc.proc is not None
             mb = rss_mb(proc.proc.pid)
             print(f"  {name:<8} {mb:6.1f} MB  {verdict(mb <= TARGET_MB)}")

@@ -56,17 +56,21 @@ class Stack:
     def __enter__(self) -> "Stack":
         for proc in (self.hub, self.marcus, self.letitia):
             proc.start()
-        token = create_api_key_sync(self.database_url, "registry", name="flows")
         for name, proc in (("marcus", self.marcus), ("letitia", self.letitia)):
-            body = load_manifest(ROOT / "manifests" / "agents" / f"{name}.yaml").registration_body(
-                proc.url
-            )
-            response = httpx.put(
-                f"{self.hub.url}/api/v2/registry/agents/{name}", json=body,
-                headers={"Authorization": f"Bearer {token}"},
-            )  # fmt: skip
-            assert response.status_code in (200, 201), response.text
+            self.register(name, proc)
         return self
+
+    def register(self, name: str, proc: ServiceProcess) -> None:
+        """Register an agent process with the hub from its manifest."""
+        token = create_api_key_sync(self.database_url, "registry", name=f"flows-{name}")
+        body = load_manifest(ROOT / "manifests" / "agents" / f"{name}.yaml").registration_body(
+            proc.url
+        )
+        response = httpx.put(
+            f"{self.hub.url}/api/v2/registry/agents/{name}", json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        )  # fmt: skip
+        assert response.status_code in (200, 201), response.text
 
     def __exit__(self, *_: Any) -> None:
         for proc in (self.letitia, self.marcus, self.hub):

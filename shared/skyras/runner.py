@@ -288,6 +288,10 @@ class LocalRunner:
             "--port", str(self.hub_port), "--no-access-log",
         ]  # fmt: skip
         self._spawn("hub", hub_cmd, self.hub_port, env)
+        # Agents that call each other (Ari reads from Letitia) find one another here.
+        env.update(
+            {f"SKYRAS_{m.name.upper()}_URL": f"http://127.0.0.1:{m.spec.port}" for m in agents}
+        )
         for manifest in agents:
             command = list(manifest.spec.command)
             if (Path(bin_dir) / command[0]).exists():

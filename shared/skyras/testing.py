@@ -124,6 +124,18 @@ def database_url(pg_server: PostgresServer, migrated_template: str) -> Iterator[
 
 
 @pytest.fixture
+async def db(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[DictRow]]:
+    """A direct connection to the test database (autocommit), to look behind the API."""
+    conn = await psycopg.AsyncConnection.connect(
+        database_url, row_factory=dict_row, autocommit=True
+    )
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
 def empty_database_url(pg_server: PostgresServer) -> Iterator[str]:
     """A database with no tables at all (for migration tests)."""
     with _fresh_database(pg_server, "e", None) as url:
@@ -157,18 +169,6 @@ def service_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, 
         "SKYRAS_DATA_DIR": str(tmp_path / "data"),
         "SKYRAS_LOG_FORMAT": "json",
     }
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[DictRow]]:
-    """A direct connection to this test's database (autocommit), to look behind the API."""
-    conn = await psycopg.AsyncConnection.connect(
-        database_url, row_factory=dict_row, autocommit=True
-    )
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def count(db: psycopg.AsyncConnection[DictRow], table: str, where: str = "TRUE") -> int:

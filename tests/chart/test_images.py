@@ -22,8 +22,11 @@ PYTHON_IMAGES = {
     "services/letitia/Dockerfile": ("skyras", "skyras-letitia"),
     "services/jamal/Dockerfile": ("skyras", "skyras-jamal"),
     "services/giorgio/Dockerfile": ("skyras", "skyras-giorgio"),
+    "services/ari/Dockerfile": ("skyras", "skyras-ari"),
     "operator/Dockerfile": ("skyras-operator",),
 }
+# Debian packages an image's runtime stage installs (tools the service runs), and only those.
+SYSTEM_PACKAGES = {"services/ari/Dockerfile": ("ffmpeg",)}
 ALL_IMAGES = [*PYTHON_IMAGES, "services/frontend/Dockerfile"]
 # The images run on any 3.11: Debian bookworm's 3.11.2 (the test stand-ins) needs
 # packages that a later 3.11 does not (redis: async-timeout below 3.11.3).
@@ -117,19 +120,28 @@ def test_multi_stage_slim_pinned_non_root(path: str) -> None:
         for w, a in final
         if w == "RUN"
     )
-    # Debian packages only in a `fonts` stage (data the final stage copies), pinned.
+    assert not re.search(r"gcc|build-essential", (REPO / path).read_text())
+    # Debian packages: pinned fonts in a `fonts` stage (data the final stage copies), and
+    # the tools a service runs (SYSTEM_PACKAGES) in its runtime stage; nothing else.
     stage = ""
     for word, args in ins:
         if word == "FROM":
             stage = args.split(" AS ")[-1] if " AS " in args else ""
-        elif word == "RUN" and stage == "fonts":
+        elif word != "RUN" or "apt-get" not in args:
+            continue
+        elif stage == "fonts":
             wanted = re.search(r"apt-get install (.*?)(&&|$)", args).group(1).split()
             packages = [w for w in wanted if not w.startswith("-")]
             assert packages and all(re.fullmatch(r"fonts-[a-z0-9-]+=\S+", p) for p in packages), (
                 args
             )
-        elif word == "RUN":
-            assert not re.search(r"apt-get|gcc|build-essential", args), args
+        else:
+            assert stage == "runtime" and path in SYSTEM_PACKAGES, (stage, args)
+            installed = re.search(
+                r"apt-get install (?:--yes |-y |--no-install-recommends )+(.*?) &&", args
+            )
+            assert installed and installed[1].split() == list(SYSTEM_PACKAGES[path]), args
+            assert "--no-install-recommends" in args and "rm -rf /var/lib/apt/lists/*" in args
     assert (
         "requirements.lock" in (REPO / path).read_text()
         or "package-lock.json" in (REPO / path).read_text()
@@ -266,6 +278,7 @@ def image_process(path: str, env: dict[str, str], tmp_path: Path) -> tuple[Proce
         "services/letitia/Dockerfile",
         "services/jamal/Dockerfile",
         "services/giorgio/Dockerfile",
+        "services/ari/Dockerfile",
     ],
 )
 def test_python_image_command_serves_health(

@@ -8,12 +8,13 @@ import { initTasks, showTask } from './tasks.js';
 import { initLibrary } from './library.js';
 import { initAgents, refreshAgents } from './agents.js';
 import { initReleases } from './releases.js';
+import { initAudio } from './audio.js';
 import { initEvents } from './events.js';
 import { api } from './api.js';
 
 const layout = $('#layout');
 const tabs = [...document.querySelectorAll('#tabs [role=tab]')];
-const CENTER = ['tasks', 'library', 'releases', 'agents'];
+const CENTER = ['tasks', 'library', 'releases', 'audio', 'agents'];
 const desktop = matchMedia('(min-width: 1100px)');
 
 /* ---------- tabs (one at a time on a phone; chat and activity stay visible on a desktop) ---------- */
@@ -158,6 +159,7 @@ initChat({
 initTasks();
 initLibrary();
 initReleases();
+initAudio();
 initAgents();
 initEvents({
   onEvent: () => {
