@@ -78,7 +78,7 @@ kube-up: install ## Start a real Kubernetes cluster: control plane + the real no
 	$(BIN)/python -m tests.cluster up
 
 .PHONY: kube-images
-kube-images: install ## Build our five images (Debian stand-in bases) and load them into the real node of `make kube-up`
+kube-images: install ## Build our images (Debian stand-in bases) and load them into the real node of `make kube-up`
 	$(BIN)/python -m tests.cluster images
 
 .PHONY: kube-down

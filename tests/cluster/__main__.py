@@ -90,6 +90,8 @@ def cmd_down(args: argparse.Namespace) -> int:
         print(f"nothing in {cp.state_dir}")
         return 0
     cp.stop(timeout=args.timeout, progress=_progress)
+    # The image builder too, when `images` started it (its image store stays: the cache).
+    images.stop_dockerd()
     if args.purge:
         cp.purge()
         print(f"stopped; removed {cp.state_dir}")
@@ -119,10 +121,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_images(args: argparse.Namespace) -> int:
-    if args.stop_docker:
-        images.stop_dockerd()
-        print("dockerd stopped (if this project had started it)")
-        return 0
     t0 = time.monotonic()
     cp = ControlPlane(args.dir)
     if args.no_load:
@@ -191,12 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_status)
     p = add(
         "images",
-        "build our five images (Debian stand-in bases) and load them into the real node",
+        "build our images (Debian stand-in bases) and load them into the real node",
     )
     p.add_argument("--no-load", action="store_true", help="only build them (no node needed)")
-    p.add_argument(
-        "--stop-docker", action="store_true", help="stop the dockerd this project started"
-    )
     p.set_defaults(func=cmd_images)
     p = add("env", "print `export KUBECONFIG=...` and `export PATH=...` for eval")
     p.set_defaults(func=cmd_env)

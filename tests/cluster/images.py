@@ -18,7 +18,7 @@ network: BuildKit's frontend image cannot be pulled here, and dockerd runs
 without its own bridge and iptables rules (they would break the node's pod
 network), see :func:`ensure_dockerd`.
 
-    python -m tests.cluster images          # build the stand-ins and our five images
+    python -m tests.cluster images          # build the stand-ins and our images, load them
 """
 
 from __future__ import annotations
@@ -43,6 +43,13 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[2]
 SUITE = "bookworm"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+# What Debian's slim images tell dpkg (also for packages installed in builds on them):
+# no docs or man pages, but every package's copyright file.
+SLIM_DPKG_OPTIONS = (
+    "path-exclude=/usr/share/doc/*",
+    "path-include=/usr/share/doc/*/copyright",
+    "path-exclude=/usr/share/man/*",
+)
 HOST_APT_SOURCES = Path("/etc/apt/sources.list.d")
 DOCKER_HOST_SOCKET = Path("/var/run/docker.sock")
 
@@ -86,7 +93,7 @@ def ensure_dockerd(progress: Progress = _stderr) -> None:
     Without ``docker0`` and iptables rules: Docker's FORWARD policy (DROP)
     would cut the node's pod traffic, and builds use the host network anyway.
     It keeps running after the tests (its image store is the cache);
-    ``python -m tests.cluster images --stop-docker`` stops it.
+    ``python -m tests.cluster down`` (``make kube-down``) stops it.
     """
     if docker_ready():
         return
@@ -120,6 +127,7 @@ def ensure_dockerd(progress: Progress = _stderr) -> None:
 
 
 def stop_dockerd() -> None:
+    """Stop the dockerd that :func:`ensure_dockerd` started (none other)."""
     pid_file = cache_dir() / "dockerd.pid"
     if not pid_file.exists():
         return
@@ -156,7 +164,9 @@ class BaseImage:
         return f"skyras-base/{self.name}:{SUITE}-{self.recipe_hash()}"
 
     def recipe_hash(self) -> str:
-        recipe = json.dumps([SUITE, self.packages, self.hooks, self.changes], sort_keys=True)
+        recipe = json.dumps(
+            [SUITE, SLIM_DPKG_OPTIONS, self.packages, self.hooks, self.changes], sort_keys=True
+        )
         digest = hashlib.sha256(recipe.encode())
         for path in (HOST_CA_BUNDLE, *map(Path, self.host_files)):
             if path.is_file():
@@ -298,8 +308,7 @@ def build_base_image(base: BaseImage, progress: Progress = _stderr) -> str:
             "--variant=minbase",
             "--mode=root",
             "--include=" + ",".join(base.packages),
-            "--dpkgopt=path-exclude=/usr/share/doc/*",
-            "--dpkgopt=path-exclude=/usr/share/man/*",
+            *(f"--dpkgopt={option}" for option in SLIM_DPKG_OPTIONS),
             *(f"--customize-hook={hook}" for hook in base.hooks),
             SUITE,
             str(tarball),
@@ -340,6 +349,9 @@ PROJECT_IMAGES: tuple[ProjectImage, ...] = (
     ProjectImage("hub", "services/hub/Dockerfile", "PYTHON_IMAGE", "python"),
     ProjectImage("marcus", "services/marcus/Dockerfile", "PYTHON_IMAGE", "python"),
     ProjectImage("letitia", "services/letitia/Dockerfile", "PYTHON_IMAGE", "python"),
+    ProjectImage("ari", "services/ari/Dockerfile", "PYTHON_IMAGE", "python"),
+    ProjectImage("jamal", "services/jamal/Dockerfile", "PYTHON_IMAGE", "python"),
+    ProjectImage("giorgio", "services/giorgio/Dockerfile", "PYTHON_IMAGE", "python"),
     ProjectImage("operator", "operator/Dockerfile", "PYTHON_IMAGE", "python"),
     ProjectImage("frontend", "services/frontend/Dockerfile", "NODE_IMAGE", "node"),
 )

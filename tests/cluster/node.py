@@ -575,9 +575,21 @@ def kill_pods(p: NodePaths) -> int:
     return len(pids)
 
 
+def remove_log_links(pod_logs: Path, links: Path = Path("/var/log/containers")) -> None:
+    """The kubelet links each container's log there (a fixed path); ours point into `pod_logs`."""
+    if not links.is_dir():
+        return
+    for link in links.iterdir():
+        with contextlib.suppress(OSError):
+            if link.is_symlink() and Path(os.readlink(link)).is_relative_to(pod_logs):
+                link.unlink()
+
+
 def cleanup_host(p: NodePaths, bins: BinPaths) -> None:
-    """What the node left on the host: mounts, kube-proxy's and kube-router's rules, the bridge."""
+    """What the node left on the host: mounts, kube-proxy's and kube-router's rules, the
+    bridge, and the kubelet's links to its pods' logs in /var/log/containers."""
     cleanup_pod_mounts(p)
+    remove_log_links(p.root / "pod-logs")
     _run(str(bins["kube-proxy"]), "--cleanup", check=False)
     _run(str(bins["kube-router"]), "--cleanup-config", check=False)
     teardown_host_network()

@@ -2,7 +2,7 @@
 
 Letitia is reached over HTTP through the hub by default (the runner sets
 SKYRAS_HUB_URL), so Giorgio needs no route of its own to another agent; set
-SKYRAS_LETITIA_URL to call Letitia directly (`http://letitia:8002/api`).
+SKYRAS_LETITIA_URL (Letitia's server, e.g. `http://letitia:8002`) to call it directly.
 The model endpoint is off until SKYRAS_MODEL_BASE_URL is set: any
 OpenAI-compatible API (`https://<host>/v1`, a local vLLM or Ollama `/v1`).
 """
@@ -47,7 +47,9 @@ class GiorgioSettings(ServiceSettings):
 
     @property
     def letitia_base(self) -> str:
-        return (self.letitia_url or f"{self.hub_url.rstrip('/')}/api/v2/agents/letitia").rstrip("/")
+        if self.letitia_url:  # Letitia's own server (as SKYRAS_HUB_URL names the hub's)
+            return f"{self.letitia_url.rstrip('/')}/api"
+        return f"{self.hub_url.rstrip('/')}/api/v2/agents/letitia"
 
     @property
     def model_configured(self) -> bool:

@@ -36,7 +36,7 @@ def settings(
         redis_url=redis_url,
         data_dir=tmp_path / "giorgio",
         log_format="text",
-        letitia_url=f"{letitia.url}/api",
+        letitia_url=letitia.url,
         job_poll_seconds=0.05,
     )
 

@@ -173,7 +173,7 @@ async def test_letitia_unreachable_is_a_502_with_the_reason_and_the_failure_reco
     giorgio_app: GiorgioFactory, database_url: str
 ) -> None:
     async with (
-        giorgio_app(letitia_url="http://127.0.0.1:9/api") as giorgio,
+        giorgio_app(letitia_url="http://127.0.0.1:9") as giorgio,
         httpx.AsyncClient(base_url=giorgio.url, timeout=120) as client,
     ):
         response = await client.post("/api/generate", json=cover_request())

@@ -20,7 +20,8 @@ class JamalSettings(ServiceSettings, WebhookRetrySettings):
     port: int = Field(default=8004, ge=1, le=65535)
 
     # The prefix under which Letitia answers `/files/{id}` and `/files/{id}/content`: the
-    # hub's (`<hub_url>/api/v2/agents/letitia`) by default, or Letitia's own `http://...:8002/api`;
+    # hub's (`<hub_url>/api/v2/agents/letitia`) by default, or `<letitia_url>/api` when Letitia's
+    # own server is named (e.g. `http://letitia:8002`, as `skyras up` sets it);
     # an API key for the hub when its auth is required.
     hub_url: str = "http://127.0.0.1:8000"
     letitia_url: str | None = None
@@ -52,7 +53,9 @@ class JamalSettings(ServiceSettings, WebhookRetrySettings):
 
     @property
     def letitia_base(self) -> str:
-        return (self.letitia_url or f"{self.hub_url.rstrip('/')}/api/v2/agents/letitia").rstrip("/")
+        if self.letitia_url:  # Letitia's own server (as SKYRAS_HUB_URL names the hub's)
+            return f"{self.letitia_url.rstrip('/')}/api"
+        return f"{self.hub_url.rstrip('/')}/api/v2/agents/letitia"
 
     @property
     def webhook_url_list(self) -> list[str]:

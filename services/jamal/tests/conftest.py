@@ -113,7 +113,7 @@ async def running_studio(
     port = overrides.pop("port", None) or free_port()
     async with serve(build_letitia(letitia_settings)) as letitia:
         settings = jamal_settings(
-            letitia_url=f"{letitia.url}/api", public_url=f"http://127.0.0.1:{port}/api", **overrides
+            letitia_url=letitia.url, public_url=f"http://127.0.0.1:{port}/api", **overrides
         )
         async with (
             ServedApp(build_app(settings), port=port) as jamal,

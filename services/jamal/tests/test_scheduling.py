@@ -47,7 +47,7 @@ async def test_a_release_due_while_jamal_was_down_is_published_on_start_once(
     port = free_port()
     async with serve(build_letitia(letitia_settings)) as letitia, serve(n8n_app(receiver)) as n8n:
         settings = jamal_settings(
-            letitia_url=f"{letitia.url}/api",
+            letitia_url=letitia.url,
             public_url=f"http://127.0.0.1:{port}/api",
             webhook_urls=f"{n8n.url}/webhook/releases",
             webhook_secret=SECRET,
