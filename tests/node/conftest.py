@@ -70,6 +70,8 @@ def set_args(values: dict[str, object]) -> list[str]:
 def release(node_cluster: ControlPlane) -> Release:
     """The chart with every default component, installed and waited for on the real node."""
     values = images.build_and_load(node_cluster)
+    # Every agent of manifests/agents/, not only the chart's defaults.
+    values.update({f"agents.{name}.enabled": True for name in ("ari", "jamal", "giorgio")})
     started = time.monotonic()
     res = node_cluster.helm(
         "install",
@@ -150,7 +152,8 @@ def pod_ready(pod: dict) -> bool:
     )
 
 
-EXPECTED = {"hub", "operator", "frontend", "postgres", "redis", "marcus", "letitia"}
+# Giorgio scales to zero when idle (its manifest): no pod of its own is expected.
+EXPECTED = {"hub", "operator", "frontend", "postgres", "redis", "marcus", "letitia", "ari", "jamal"}
 
 
 def role(pod: dict) -> str:

@@ -10,9 +10,12 @@ import json
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
+
+from services.ari.tests.media import ffmpeg_true_peak, pyloudnorm_lufs
 
 from .conftest import REPO, Release, api_key, pod_ready, port_forward, wait_pods_ready
 
@@ -225,3 +228,45 @@ def test_a_file_uploaded_through_the_hub_survives_deleting_letitias_pod(
         )
         assert downloaded.content == audio_bytes
         client.delete(f"/api/v2/agents/letitia/files/{file_id}")
+
+
+def test_a_mix_tagged_for_mastering_in_the_cluster_gets_its_master(
+    release: Release, tmp_path: Path
+) -> None:
+    """Ari in its container (Debian's ffmpeg) reads the mix from Letitia by her Service and
+    stores the master back: the whole chain across pods and NetworkPolicies."""
+    wait_pods_ready(release)
+    mix = subprocess.run(
+        ["sox", "-n", "-r", "48000", "-c", "2", "-b", "24", "-t", "wav", "-",
+         "synth", "6", "pinknoise", "gain", "-20"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    headers = {"Authorization": f"Bearer {api_key(release)}"}
+    with (
+        port_forward(release, f"svc/{release.name}-hub", 8000) as hub,
+        httpx.Client(base_url=hub, headers=headers, timeout=30) as client,
+    ):
+        source = client.post(
+            "/api/v2/agents/letitia/upload",
+            files={"file": (f"mix-{uuid.uuid4().hex[:6]}.wav", mix, "audio/wav")},
+            data={"tags": "master:streaming"},
+        )
+        assert source.status_code == 201, source.text
+        source_id = source.json()["id"]
+
+        def master() -> dict | None:
+            found = client.get(
+                "/api/v2/agents/letitia/files",
+                params=[("tag", "master"), ("tag", f"source:{source_id}")],
+            ).json()["items"]
+            return found[0] if found else None
+
+        made = _wait("Ari's master in the library", master, timeout=240, interval=3)
+        assert "streaming" in made["tags"], made
+        content = client.get(f"/api/v2/agents/letitia/files/{made['id']}/content")
+        assert content.status_code == 200, content.text
+    # Measured here, by an independent BS.1770 meter, not by Ari's own report.
+    path = tmp_path / "master.wav"
+    path.write_bytes(content.content)
+    assert abs(pyloudnorm_lufs(path) + 14) <= 0.5
+    assert ffmpeg_true_peak(path) <= -1.0 + 0.1
