@@ -166,13 +166,22 @@ def test_install_upgrade_uninstall(kube, kube_helm) -> None:
             "--wait",
             "--timeout",
             "3m",
+            "--debug",
             check=False,
             timeout=240,
         )
     assert res.returncode == 0, res.stderr
+    # The drain hook ran to completion before the operator's Deployment went (helm's
+    # --debug log; kwok completes the Job's pod without running it, so no Agent is
+    # finalized here: tests/operator/test_drain.py runs the drain itself).
+    log = res.stderr
+    job = log.find('name=skyras-drain gvk="batch/v1, Kind=Job"')
+    operator = log.find("kind=Deployment name=skyras-operator")
+    assert 0 <= job < operator, log
     left = kube.kubectl(
         "get",
-        "deploy,sts,svc,secret,agents,networkpolicy,pdb",
+        # serviceaccount,role,rolebinding: the operator's, and the drain hook's (hook-succeeded).
+        "deploy,sts,svc,secret,agents,networkpolicy,pdb,serviceaccount,role,rolebinding",
         "-n",
         ns,
         "-l",

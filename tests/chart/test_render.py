@@ -246,7 +246,7 @@ def test_with_a_bucket_the_files_go_to_s3_with_keys_from_a_secret(helm) -> None:
     secret = by_kind(docs, "Secret")["skyras-letitia-s3"]
     assert base64.b64decode(secret["data"]["access-key-id"]).decode() == "AKIDEXAMPLE"
     assert base64.b64decode(secret["data"]["secret-access-key"]).decode() == "wJalrXUtnFEMI"
-    # The agents' NetworkPolicy allows Postgres, Redis and DNS only: S3 gets its own.
+    # The agents' NetworkPolicy names no outside address: S3 gets its own.
     policy = by_kind(docs, "NetworkPolicy")["skyras-letitia-s3"]
     assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "letitia"
     assert policy["spec"]["egress"] == [{"ports": [{"port": 9000}]}]
@@ -301,7 +301,8 @@ def test_every_pod_is_locked_down(helm) -> None:
                 or pod.get("restartPolicy") == "Never"
                 or c["resources"]
             ), (name, c["name"])
-        if name != "skyras-operator":
+        # Only the operator and the drain hook talk to the API server.
+        if name not in ("skyras-operator", "skyras-drain"):
             assert pod["automountServiceAccountToken"] is False, name
 
 
@@ -345,6 +346,10 @@ def test_generated_secrets_look_like_hub_keys(helm) -> None:
         ({"agents.letitia.storage.s3.bucket": "Not A Bucket"}, "bucket"),
         ({"agents.letitia.storage.s3.endpointUrl": "minio:9000"}, "endpointUrl"),
         ({"agents.letitia.storage.s3.colour": "red"}, "colour"),
+        ({"operator.drain.onTimeout": "never"}, "onTimeout"),
+        ({"operator.drain.timeoutSeconds": -1}, "timeoutSeconds"),
+        ({"networkPolicy.agentEgress": {"to": []}}, "agentEgress"),
+        ({"networkPolicy.agentEgress": [{"ports": [{"port": 443}], "colour": "red"}]}, "colour"),
     ],
 )
 def test_schema_rejects_nonsense_with_a_readable_message(helm, values, message) -> None:
@@ -419,3 +424,152 @@ def test_contradictory_values_fail_with_what_to_do(helm, values, message) -> Non
     res = helm.template(*set_args(values), check=False)
     assert res.returncode != 0
     assert "SkyRas values are not valid" in res.stderr and message in res.stderr, res.stderr
+
+
+# helm uninstall: the pre-delete hook that drains the release's Agents.
+
+DRAIN_HOOK = {"ServiceAccount", "Role", "RoleBinding", "Job"}
+
+
+def _drain(docs: list[dict[str, Any]], name: str = "skyras-drain") -> dict[str, dict[str, Any]]:
+    return {d["kind"]: d for d in docs if d["metadata"]["name"] == name and d["kind"] in DRAIN_HOOK}
+
+
+def _args(job: dict[str, Any]) -> dict[str, str]:
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    return dict(a.removeprefix("--").split("=", 1) for a in container["args"])
+
+
+def test_a_pre_delete_hook_drains_the_releases_agents_with_its_own_account(helm) -> None:
+    docs = helm.render()
+    hook = _drain(docs)
+    assert set(hook) == DRAIN_HOOK
+    for doc in hook.values():
+        annotations = doc["metadata"]["annotations"]
+        assert annotations["helm.sh/hook"] == "pre-delete", doc["kind"]
+        assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+        assert doc["metadata"]["namespace"] == "skyras"
+    # The account, its Role and the binding exist before the Job starts.
+    weights = [int(hook[k]["metadata"]["annotations"]["helm.sh/hook-weight"]) for k in
+               ("ServiceAccount", "Role", "RoleBinding", "Job")]  # fmt: skip
+    assert weights == sorted(weights) and len(set(weights)) == 4
+    assert hook["Role"]["rules"] == [
+        {"apiGroups": ["skyras.io"], "resources": ["agents"], "verbs": ["list", "get", "delete", "patch"]}
+    ]  # fmt: skip
+    assert hook["RoleBinding"]["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "skyras-drain"
+    }  # fmt: skip
+    assert hook["RoleBinding"]["subjects"] == [
+        {"kind": "ServiceAccount", "name": "skyras-drain", "namespace": "skyras"}
+    ]
+
+    job = hook["Job"]
+    pod = job["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["image"] == "skyras/operator:0.1.0"
+    assert container["command"] == ["python", "-m", "skyras_operator.drain"]
+    args = _args(job)
+    assert args["namespace"] == "skyras"
+    assert args["timeout"] == "120" and args["on-timeout"] == "remove-finalizer"
+    assert job["spec"]["activeDeadlineSeconds"] > 120 and job["spec"]["backoffLimit"] == 0
+    assert pod["serviceAccountName"] == "skyras-drain" and pod["automountServiceAccountToken"]
+    assert pod["restartPolicy"] == "Never"
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert pod["securityContext"] == values["podSecurityContext"]
+    assert container["securityContext"] == values["containerSecurityContext"]
+    assert container["resources"] == values["operator"]["drain"]["resources"]
+
+    # The selector takes every Agent of this release, and nothing of another release.
+    selector = dict(kv.split("=") for kv in args["selector"].split(","))
+    assert selector["app.kubernetes.io/instance"] == "skyras"
+    for agent in by_kind(docs, "Agent").values():
+        assert selector.items() <= agent["metadata"]["labels"].items(), agent["metadata"]["name"]
+    out = helm.run("template", "other", str(CHART), "--namespace", "skyras").stdout
+    other = by_kind([d for d in yaml.safe_load_all(out) if d], "Agent")["marcus"]
+    assert not selector.items() <= other["metadata"]["labels"].items()
+
+
+def test_the_drain_hook_follows_its_values(helm) -> None:
+    docs = helm.render(
+        *set_args(
+            {
+                **NON_DEFAULT,
+                "operator.drain.timeoutSeconds": 30,
+                "operator.drain.onTimeout": "fail",
+            }
+        )
+    )
+    job = _drain(docs, "studio-drain")["Job"]
+    assert _args(job)["timeout"] == "30" and _args(job)["on-timeout"] == "fail"
+    assert job["spec"]["activeDeadlineSeconds"] > 30
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.example.com/skyras/skyras/operator:1.2.3"
+
+    docs = helm.render(*set_args({"operator.drain.enabled": False}))
+    assert _drain(docs) == {}
+    assert "skyras-drain" not in by_kind(docs, "NetworkPolicy")
+
+
+def _policy(docs: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return by_kind(docs, "NetworkPolicy")[name]["spec"]  # type: ignore[no-any-return]
+
+
+DNS = {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+AGENTS = {"podSelector": {"matchLabels": {"app.kubernetes.io/component": "agent",
+                                          "app.kubernetes.io/part-of": "skyras"}}}  # fmt: skip
+HUB = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "skyras",
+                                       "app.kubernetes.io/instance": "skyras",
+                                       "app.kubernetes.io/component": "hub"}}}  # fmt: skip
+
+
+def test_the_drain_reaches_the_api_server_and_dns_only(helm) -> None:
+    policy = _policy(helm.render(), "skyras-drain")
+    assert policy["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "drain"
+    assert policy["policyTypes"] == ["Ingress", "Egress"] and policy["ingress"] == []
+    assert policy["egress"] == [{"ports": [{"port": 443}, {"port": 6443}]}, DNS]
+    # Labels of the Job's pods match the policy.
+    job = _drain(helm.render())["Job"]
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= labels.items()
+
+    policy = _policy(
+        helm.render(*set_args({"operator.apiServer.cidrs": ["10.0.0.1/32"]})), "skyras-drain"
+    )
+    assert policy["egress"][0] == {
+        "ports": [{"port": 443}, {"port": 6443}], "to": [{"ipBlock": {"cidr": "10.0.0.1/32"}}]
+    }  # fmt: skip
+    operator = _policy(
+        helm.render(*set_args({"operator.apiServer.cidrs": ["10.0.0.1/32"]})), "skyras-operator"
+    )
+    assert policy["egress"][0] in operator["egress"]
+
+
+def test_agents_reach_the_hub_and_each_other_and_the_hub_takes_them(helm) -> None:
+    docs = helm.render()
+    agents = _policy(docs, "skyras-agents")
+    # Giorgio and Jamal fetch Letitia's files through the hub's /api/v2.
+    assert {"to": [HUB], "ports": [{"port": 8000}]} in agents["egress"]
+    # Ari calls Letitia directly (SKYRAS_LETITIA_URL), on the agent's port.
+    assert {"to": [AGENTS], "ports": [{"port": "http"}]} in agents["egress"]
+    assert {"from": [AGENTS], "ports": [{"port": "http"}]} in agents["ingress"]
+    assert {"from": [HUB]} in agents["ingress"]
+    assert DNS in agents["egress"]
+    # No rule open to anywhere by default: every other rule names its peer.
+    assert all("to" in rule for rule in agents["egress"] if rule != DNS)
+
+    hub = _policy(docs, "skyras-hub")
+    assert AGENTS in hub["ingress"][0]["from"] and hub["ingress"][0]["ports"] == [{"port": "http"}]
+    # The operator names the agents' container port `http` (the rules above use it).
+    from skyras_operator import constants
+
+    assert constants.PORT_NAME == "http"
+
+
+def test_agent_egress_values_reach_external_services(helm) -> None:
+    extra = [
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}}], "ports": [{"port": 443}]},
+        {"to": [{"namespaceSelector": {"matchLabels": {"name": "n8n"}}}], "ports": [{"port": 5678, "protocol": "TCP"}]},
+    ]  # fmt: skip
+    agents = _policy(helm.render(*set_args({"networkPolicy.agentEgress": extra})), "skyras-agents")
+    assert agents["egress"][-2:] == extra
+    assert _policy(helm.render(), "skyras-agents")["egress"][-1] == DNS

@@ -414,3 +414,18 @@ download can reach the pod that lacks the file.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* The egress rule to the API server (outside the pod network: by address, or anywhere on its ports). */}}
+{{- define "skyras.networkPolicy.apiServerEgress" -}}
+- ports:
+    {{- range .Values.operator.apiServer.ports }}
+    - port: {{ . }}
+    {{- end }}
+  {{- with .Values.operator.apiServer.cidrs }}
+  to:
+    {{- range . }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+  {{- end }}
+{{- end }}
