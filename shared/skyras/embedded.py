@@ -132,12 +132,7 @@ class EmbeddedPostgres:
                 capture_output=True,
             )
         entry = pwd.getpwnam(self.user)
-        # The server user must reach its binaries and its data directory.
-        for path in (self.bin_dir, self.data_dir):
-            for parent in [path, *path.parents]:
-                mode = parent.stat().st_mode
-                if mode & 0o005 != 0o005:
-                    parent.chmod(mode | 0o005)
+        self._make_reachable()
         os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
         if self.pgdata.exists():
             os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
@@ -190,9 +185,21 @@ class EmbeddedPostgres:
         with psycopg.connect(self.url_for(DB_NAME), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
 
+    def _make_reachable(self) -> None:
+        """The server user must reach its binaries and its data directory (again at stop:
+        e.g. pytest resets /tmp/pytest-of-<user> to 0700 when another session starts)."""
+        if self.user is None:
+            return
+        for path in (self.bin_dir, self.data_dir):
+            for parent in [path, *path.parents]:
+                mode = parent.stat().st_mode
+                if mode & 0o005 != 0o005:
+                    parent.chmod(mode | 0o005)
+
     def stop(self, mode: str = "fast") -> None:
         if self.running_port() is None:
             return
+        self._make_reachable()
         self._run("pg_ctl", "-D", str(self.pgdata), "-m", mode, "-w", "-t", "60", "stop")
 
 
