@@ -75,7 +75,7 @@ def test_a_rolling_upgrade_of_the_hub_fails_no_request(release: Release) -> None
         deadline = time.monotonic() + 120
         while _hub_images(release) != {f"skyras/hub:{tag}"} and time.monotonic() < deadline:
             time.sleep(1)
-        time.sleep(3)
+        time.sleep(10)  # and on, with the new pods only
         loop.stop()
     assert _hub_images(release) == {f"skyras/hub:{tag}"}
     assert sum(loop.results.values()) > 50, loop.results

@@ -27,7 +27,7 @@ const CONTENT_SECURITY_POLICY = [
 /**
  * Builds the express app. Returns { app, streams, close }: `streams` holds the event
  * streams currently being relayed (so shutdown can end them), `close` releases the
- * proxy's keep-alive sockets.
+ * proxy's sockets.
  */
 function createApp(config, { logger }) {
   const app = express();

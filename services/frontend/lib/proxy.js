@@ -37,9 +37,12 @@ const UNAVAILABLE_CODES = new Set([
 function createHubProxy({ config, logger, onStream }) {
   const target = new URL(config.hubUrl);
   const hubForHumans = publicHubUrl(config.hubUrl);
+  // No keep-alive to the hub: a reused socket to a hub pod that is shutting down (a
+  // rolling upgrade) can be closed under a request, a 502 for the user; a fresh
+  // connection goes to a pod the Service still lists. Inside a cluster it costs little.
   const agent = target.protocol === 'https:'
-    ? new https.Agent({ keepAlive: true, maxSockets: 256 })
-    : new http.Agent({ keepAlive: true, maxSockets: 256 });
+    ? new https.Agent({ keepAlive: false, maxSockets: 256 })
+    : new http.Agent({ keepAlive: false, maxSockets: 256 });
 
   function attach(proxyServer) {
     proxyServer.on('proxyReq', (proxyReq, req, res) => {
