@@ -517,13 +517,13 @@ class ControlPlane:
 
     def _real_node_ready(self) -> bool:
         status, body = self.api("GET", f"/api/v1/nodes/{node.NODE_NAME}")
-        return status == 200 and _is_ready(body)
+        return status == 200 and is_ready(body)
 
     def _coredns_ready(self) -> bool:
         status, body = self.api(
             "GET", "/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns"
         )
-        return status == 200 and isinstance(body, dict) and any(map(_is_ready, body["items"]))
+        return status == 200 and isinstance(body, dict) and any(map(is_ready, body["items"]))
 
     def stop(self, timeout: float = 15, progress: Callable[[str], None] | None = None) -> None:
         """Stop every component (SIGTERM, then SIGKILL after ``timeout`` s). Keeps the data."""
@@ -1060,10 +1060,10 @@ current-context: skyras-test
         status, body = self.api("GET", "/api/v1/nodes")
         if status != 200 or not isinstance(body, dict):
             return 0
-        return sum(map(_is_ready, body.get("items", [])))
+        return sum(map(is_ready, body.get("items", [])))
 
 
-def _is_ready(obj: object) -> bool:
+def is_ready(obj: object) -> bool:
     """A Node's or Pod's ``Ready`` condition is True."""
     if not isinstance(obj, dict):
         return False

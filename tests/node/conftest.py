@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
+from tests.chart.conftest import set_args
 from tests.cluster import images
-from tests.cluster.controlplane import ControlPlane
+from tests.cluster.controlplane import ControlPlane, is_ready
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "skyras"
@@ -58,12 +59,6 @@ class Release:
 
     def helm(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         return self.cp.helm(*args, "-n", self.namespace, timeout=timeout, check=False)
-
-
-def set_args(values: dict[str, object]) -> list[str]:
-    return [
-        arg for key, value in values.items() for arg in ("--set-json", f"{key}={json.dumps(value)}")
-    ]
 
 
 @pytest.fixture(scope="session")
@@ -148,13 +143,6 @@ def api_key(release: Release, key: str = "admin") -> str:
     return base64.b64decode(secret["data"][key]).decode()
 
 
-def pod_ready(pod: dict) -> bool:
-    return any(
-        c["type"] == "Ready" and c["status"] == "True"
-        for c in pod.get("status", {}).get("conditions", [])
-    )
-
-
 EXPECTED = {
     "hub",
     "operator",
@@ -188,7 +176,7 @@ def wait_pods_ready(release: Release, timeout: float = 300) -> list[dict]:
         ]
         roles = {role(p) for p in pods}
         if roles >= EXPECTED and all(
-            p["status"].get("phase") == "Running" and pod_ready(p) for p in pods
+            p["status"].get("phase") == "Running" and is_ready(p) for p in pods
         ):
             return pods
         if time.monotonic() > deadline:

@@ -8,7 +8,6 @@ live on a PersistentVolume and outlive her pod.
 
 import json
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -16,19 +15,10 @@ import httpx
 import pytest
 
 from services.ari.tests.media import ffmpeg_true_peak, pyloudnorm_lufs
+from tests.cluster.controlplane import is_ready
+from tests.utils import eventually
 
-from .conftest import REPO, Release, api_key, pod_ready, port_forward, wait_pods_ready
-
-
-def _wait(what: str, ok, timeout: float = 180, interval: float = 1.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        value = ok()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
+from .conftest import REPO, Release, api_key, port_forward, wait_pods_ready
 
 
 def _exists(release: Release, kind: str, name: str) -> bool:
@@ -47,22 +37,24 @@ def test_kubectl_applied_agent_serves_through_the_hub_and_deleting_it_removes_ev
     ):
         # The chart's own Marcus goes away: pod, Service, and its routes in the hub.
         release.kubectl("delete", "agent", "marcus", "--wait=true", timeout=300)
-        _wait(
-            "marcus's Deployment and Service to go",
+        eventually(
             lambda: (
                 not (
                     _exists(release, "deployment", "marcus")
                     or _exists(release, "service", "marcus")
                 )
             ),
+            timeout=180,
+            what="marcus's Deployment and Service to go",
         )
-        _wait(
-            "marcus's pods to go",
+        eventually(
             lambda: (
                 not release.get(
                     "pods", "-l", "app.kubernetes.io/name=marcus,app.kubernetes.io/component=agent"
                 )["items"]
             ),
+            timeout=180,
+            what="marcus's pods to go",
         )
         assert client.get("/api/v2/registry/agents/marcus").status_code == 404
         assert client.get("/api/v2/agents/marcus/tasks").status_code == 404
@@ -71,10 +63,10 @@ def test_kubectl_applied_agent_serves_through_the_hub_and_deleting_it_removes_ev
         # chart's RBAC) deploys it with the platform's database and Redis settings.
         manifest = REPO / "manifests" / "agents" / "marcus.yaml"
         release.kubectl("apply", "-f", str(manifest))
-        _wait(
-            "marcus registered through its Service DNS name",
+        eventually(
             lambda: client.get("/api/v2/registry/agents/marcus").status_code == 200,
             timeout=240,
+            what="marcus registered through its Service DNS name",
         )
         # Ready: its pod serves (the routes may be registered a moment before that).
         release.kubectl(
@@ -213,18 +205,18 @@ def test_a_file_uploaded_through_the_hub_survives_deleting_letitias_pod(
         def new_letitia_ready() -> bool:
             pods = release.get("pods", "-l", "app.kubernetes.io/name=letitia")["items"]
             return bool(pods) and all(
-                p["metadata"]["name"] not in old_names and pod_ready(p) for p in pods
+                p["metadata"]["name"] not in old_names and is_ready(p) for p in pods
             )
 
-        _wait("a new Letitia pod Ready", new_letitia_ready, timeout=240)
-        downloaded = _wait(
-            "the file's bytes through the hub",
+        eventually(new_letitia_ready, timeout=240, what="a new Letitia pod Ready")
+        downloaded = eventually(
             lambda: (
                 (r := client.get(f"/api/v2/agents/letitia/files/{file_id}/content")).status_code
                 == 200
                 and r
             ),
             timeout=60,
+            what="the file's bytes through the hub",
         )
         assert downloaded.content == audio_bytes
         client.delete(f"/api/v2/agents/letitia/files/{file_id}")
@@ -261,7 +253,7 @@ def test_a_mix_tagged_for_mastering_in_the_cluster_gets_its_master(
             ).json()["items"]
             return found[0] if found else None
 
-        made = _wait("Ari's master in the library", master, timeout=240, interval=3)
+        made = eventually(master, timeout=240, what="Ari's master in the library")
         assert "streaming" in made["tags"], made
         content = client.get(f"/api/v2/agents/letitia/files/{made['id']}/content")
         assert content.status_code == 200, content.text
