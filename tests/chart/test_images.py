@@ -71,7 +71,7 @@ def closure(roots: tuple[str, ...]) -> set[str]:
             ]
             if req.marker is None or any(req.marker.evaluate(e) for e in envs):
                 todo.append((req.name, frozenset(req.extras)))
-    return {n for n, _ in seen} - {norm(r) for r in roots} - {"skyras"}
+    return {n for n, _ in seen} - {norm(r) for r in roots} - {"skyras", "skyras-contract"}
 
 
 def packages_and_awk(path: str) -> tuple[list[str], str]:
