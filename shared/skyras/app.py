@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from skyras.db import open_pool
+from skyras.edge import RejectUnstorableInput
 from skyras.errors import error_response, install_error_handlers
 from skyras.http import RequestContextMiddleware
 from skyras.logs import configure_logging
@@ -94,6 +95,7 @@ def create_app(
         openapi_tags=openapi_tags,
     )
     app.state.settings = settings
+    app.add_middleware(RejectUnstorableInput)  # inside the request context: logged, with an id
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     app.include_router(_probes_router(settings, version))

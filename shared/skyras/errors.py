@@ -8,6 +8,7 @@ and unhandled exceptions are turned into the same shape here, never a trace.
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -106,6 +107,14 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405:
             message = f"Method {request.method} is not allowed on {request.url.path}"
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(psycopg.DataError)
+    async def _data_error(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # A value Postgres cannot take (NUL in a form field, a number out of range): the
+        # client's input, and the transaction it was in rolled back, so nothing is written.
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        log.info("refused a value on %s %s: %s", request.method, request.url.path, first_line)
+        return error_response(422, f"Invalid value: {first_line}", code="invalid_value")
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
