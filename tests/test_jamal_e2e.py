@@ -80,10 +80,16 @@ def running_stack(
 
 
 @pytest.fixture
-def hub_with_jamal(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[str]:
-    """The local runner's way: loopback needs no key (so podcast apps here reach the feed)."""
-    with running_stack(database_url, redis_url, tmp_path, "loopback-open") as api:
-        yield api
+def hub_with_jamal(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """The chart's way: the hub requires keys (but not on the public feed and media routes).
+
+    Yields the hub's /api/v2 and the studio's Authorization header."""
+    user = create_api_key_sync(database_url, "read", "write", name="studio")
+    jamal_key = create_api_key_sync(database_url, "read", name="jamal")
+    with running_stack(database_url, redis_url, tmp_path, "required", jamal_key) as api:
+        yield api, {"Authorization": f"Bearer {user}"}
 
 
 def test_jamal_reads_letitia_with_its_own_key_when_the_hub_requires_keys(
@@ -108,11 +114,12 @@ def test_jamal_reads_letitia_with_its_own_key_when_the_hub_requires_keys(
 
 
 def test_an_uploaded_mix_and_artwork_become_an_episode_in_the_feed_through_the_hub(
-    hub_with_jamal: str, tmp_path: Path
+    hub_with_jamal: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
+    api, auth = hub_with_jamal
     mix = make_mp3(tmp_path / "night-drive-master.mp3", 6.2)
     cover = make_image((3000, 3000))
-    with httpx.Client(base_url=hub_with_jamal, timeout=30) as hub:
+    with httpx.Client(base_url=api, timeout=30, headers=auth) as hub:
         audio = hub.post("/agents/letitia/upload", files={"file": (mix.name, mix.read_bytes())})
         art = hub.post("/agents/letitia/upload", files={"file": ("cover.jpg", cover)})
         assert audio.status_code == art.status_code == 201, audio.text + art.text
@@ -163,9 +170,12 @@ def test_an_uploaded_mix_and_artwork_become_an_episode_in_the_feed_through_the_h
             for e in hub.get("/events", params={"source": "/agents/jamal"}).json()["items"]
         ]
 
-    assert feed_url.startswith(hub_with_jamal + "/agents/jamal/")
-    # A podcast app: the feed at its public URL, then the enclosure it names.
+    assert feed_url.startswith(api + "/agents/jamal/")
+    # A podcast app: the feed at its public URL, then the enclosure it names, with no API
+    # key (the feed and media routes are public); the rest of Jamal still needs one.
     with httpx.Client(timeout=30) as app:
+        assert app.get(f"{api}/agents/jamal/releases").status_code == 401
+        assert app.post(feed_url).status_code == 401  # public covers reads only
         response = app.get(feed_url)
         assert response.status_code == 200
         feed = feedparser.parse(response.content)
@@ -183,4 +193,5 @@ def test_an_uploaded_mix_and_artwork_become_an_episode_in_the_feed_through_the_h
             == 304
         )
         assert app.get(entry.image.href).content == cover
+        assert app.head(enclosure.href).headers["content-length"] == str(mix.stat().st_size)
     assert {"show.created", "release.scheduled", "release.published"} <= set(types)

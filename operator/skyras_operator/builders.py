@@ -20,6 +20,9 @@ from kubernetes.utils import quantity
 from skyras_operator import constants, scaling
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+# A public route is served by the hub without an API key, so it may only be read
+# (the same rule as the CRD's and the hub's, skyras.constants.PUBLIC_METHODS).
+PUBLIC_METHODS = frozenset({"GET", "HEAD"})
 _PATH = re.compile(r"^/[^\s?#]*$")
 _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.([a-z][a-z0-9_]*|\*))+$")
 _ENV_NAME = re.compile(constants.ENV_NAME_PATTERN)
@@ -42,9 +45,15 @@ class Route:
     path: str
     methods: tuple[str, ...]
     target: str
+    public: bool = False
 
     def to_registry(self) -> dict[str, Any]:
-        return {"path": self.path, "methods": list(self.methods), "target": self.target}
+        return {
+            "path": self.path,
+            "methods": list(self.methods),
+            "target": self.target,
+            "public": self.public,
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,10 +182,21 @@ def _routes(raw: object) -> tuple[Route, ...]:
         bad = [m for m in methods if m not in HTTP_METHODS]
         if bad:
             raise InvalidAgentSpec(f"{where}.methods: {bad} not in {sorted(HTTP_METHODS)}")
+        public = item.get("public", False)
+        if not isinstance(public, bool):
+            raise InvalidAgentSpec(f"{where}.public must be true or false (got {public!r})")
+        writes = sorted(set(methods) - PUBLIC_METHODS)
+        if public and writes:
+            raise InvalidAgentSpec(
+                f"{where} is public (no API key), so its methods must be GET/HEAD only, "
+                f"not {', '.join(writes)}"
+            )
         if path in seen:
             raise InvalidAgentSpec(f"{where}.path {path} appears twice (one route per path)")
         seen.add(path)
-        routes.append(Route(path=path, methods=tuple(dict.fromkeys(methods)), target=target))
+        routes.append(
+            Route(path=path, methods=tuple(dict.fromkeys(methods)), target=target, public=public)
+        )
     return tuple(routes)
 
 
@@ -597,11 +617,14 @@ def registration_matches(desired: Mapping[str, Any], stored: Mapping[str, Any] |
     if (chat.get("description") or "") != desired["chat"]["description"]:
         return False
 
-    def by_path(routes: Sequence[Mapping[str, Any]]) -> dict[str, tuple[frozenset[str], str]]:
+    def by_path(
+        routes: Sequence[Mapping[str, Any]],
+    ) -> dict[str, tuple[frozenset[str], str, bool]]:
         return {
             r.get("path", ""): (
                 frozenset(m.upper() for m in r.get("methods") or []),
                 r.get("target", ""),
+                bool(r.get("public", False)),
             )
             for r in routes
         }

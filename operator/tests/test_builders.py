@@ -45,6 +45,18 @@ def test_every_sample_parses(agent_body: Any) -> None:
         (
             {
                 "routes": [
+                    {"path": "/t", "methods": ["GET", "POST"], "target": "/a", "public": True}
+                ]
+            },
+            r"spec.routes\[0\] is public \(no API key\), so its methods must be GET/HEAD only, not POST",
+        ),
+        (
+            {"routes": [{"path": "/t", "methods": ["GET"], "target": "/a", "public": "yes"}]},
+            r"spec.routes\[0\].public must be true or false",
+        ),
+        (
+            {
+                "routes": [
                     {"path": "/t", "methods": ["GET"], "target": "/a"},
                     {"path": "/t", "methods": ["POST"], "target": "/a"},
                 ]
@@ -502,6 +514,7 @@ def test_registration_body_follows_the_registry_contract(agent_body: Any) -> Non
         "path": "/upload",
         "methods": ["POST"],
         "target": "/api/files",
+        "public": False,
     }
     assert registration["publishes"] == [
         "file.uploaded",
@@ -520,6 +533,24 @@ def test_registration_body_follows_the_registry_contract(agent_body: Any) -> Non
         "version",
         "description",
     }
+
+
+def test_public_routes_are_registered_with_the_flag(agent_body: Any) -> None:
+    agent = builders.parse_spec(agent_body("jamal")["spec"])
+    registration = builders.build_registration(agent, endpoint="http://jamal.skyras.svc:8004")
+    public = {r["path"]: r["methods"] for r in registration["routes"] if r["public"]}
+    # The podcast feed and its enclosures: podcast apps send no API key.
+    assert public == {
+        "/shows/{slug}/feed.xml": ["GET", "HEAD"],
+        "/media/{id}/{name}": ["GET", "HEAD"],
+    }
+    head_only = builders.parse_spec(
+        {"image": "x", "port": 1, "routes": [
+            {"path": "/f", "methods": ["HEAD"], "target": "/f", "public": True},
+            {"path": "/g", "methods": ["GET"], "target": "/g"},
+        ]}
+    )  # fmt: skip
+    assert [r.public for r in head_only.routes] == [True, False]  # absent means not public
 
 
 def test_endpoint_template_can_point_at_local_processes() -> None:
@@ -547,6 +578,7 @@ def test_a_stored_record_matches_despite_order_and_extra_fields(agent_body: Any)
         lambda r: r["routes"].pop(),
         lambda r: r["routes"][0].update(target="/api/other"),
         lambda r: r["routes"][1].update(methods=["GET"]),
+        lambda r: r["routes"][0].update(public=True),  # a flag flipped by hand at the hub
         lambda r: r.update(version="0.0.9"),
         lambda r: r.update(subscribes=[]),
         lambda r: r["chat"].update(keywords=["x"]),

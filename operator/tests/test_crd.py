@@ -9,6 +9,7 @@ checked too: the local runner reads marcus and letitia from the same files.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -150,6 +151,7 @@ def test_every_sample_is_valid(validator: jsonschema.Draft202012Validator, sampl
         (lambda s: s["routes"][0].update(methods=["FETCH"]), "methods"),
         (lambda s: s["routes"][0].update(methods=[]), "methods"),
         (lambda s: s["routes"][0].pop("target"), "target"),
+        (lambda s: s["routes"][0].update(public="yes"), "public"),
         (lambda s: s["autoscaling"].update(maxReplicas=0), "maxReplicas"),
         (lambda s: s["autoscaling"].update(targetLag=0), "targetLag"),
         (lambda s: s["autoscaling"].update(enabled="yes"), "enabled"),
@@ -261,6 +263,34 @@ def test_future_agents_have_their_own_ports_and_modules() -> None:
         assert str(port) in spec["command"]
         assert spec["image"] == f"skyras/{name}:0.1.0"
         assert {"path": "/chat", "methods": ["POST"], "target": "/api/chat"} in spec["routes"]
+
+
+def test_public_routes_are_reads_only_in_the_crd_as_in_the_operator(
+    version: dict[str, Any], validator: jsonschema.Draft202012Validator
+) -> None:
+    routes = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["routes"]
+    public = routes["items"]["properties"]["public"]
+    assert (public["type"], public["default"]) == ("boolean", False)
+    # The API server's rule (CEL; tests/operator applies a public POST route and sees it
+    # refused) names the same methods the operator allows.
+    (rule,) = routes["items"]["x-kubernetes-validations"]
+    allowed = set(re.findall(r"m == '([A-Z]+)'", rule["rule"]))
+    assert allowed == builders.PUBLIC_METHODS
+    # The samples' public routes: what podcast apps and calendar clients fetch, keyless.
+    public_routes = {
+        (name, r["path"]): r["methods"]
+        for name in ("jamal", "marcus")
+        for r in load_sample(name)["spec"]["routes"]
+        if r.get("public")
+    }
+    assert public_routes == {
+        ("jamal", "/shows/{slug}/feed.xml"): ["GET", "HEAD"],
+        ("jamal", "/media/{id}/{name}"): ["GET", "HEAD"],
+        ("marcus", "/calendar.ics"): ["GET"],
+    }
+    flagged = copy.deepcopy(load_sample("marcus"))
+    flagged["spec"]["routes"][0]["public"] = False
+    assert not [e.message for e in validator.iter_errors(flagged)]
 
 
 def test_the_operator_checks_names_as_the_crd_does(version: dict[str, Any]) -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from skyras.constants import PUBLIC_METHODS
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -24,6 +26,18 @@ class Route(BaseModel):
     path: str = Field(pattern=r"^/")
     methods: list[HttpMethod] = Field(min_length=1)
     target: str = Field(pattern=r"^/")
+    # Served by the hub without an API key (GET/HEAD only): feeds, enclosures, calendars.
+    public: bool = False
+
+    @model_validator(mode="after")
+    def _public_reads_only(self) -> "Route":
+        writes = [m for m in self.methods if m not in PUBLIC_METHODS]
+        if self.public and writes:
+            raise ValueError(
+                f"route {self.path} is public (no API key), so it may only be read: "
+                f"methods {', '.join(PUBLIC_METHODS)}, not {', '.join(writes)}"
+            )
+        return self
 
 
 class Events(BaseModel):

@@ -252,6 +252,15 @@ def test_an_invalid_agent_is_rejected_by_the_api_server_with_a_clear_message(
     result = kube.kubectl("apply", "-n", namespace, "-f", "-", input=crossed, check=False)
     assert result.returncode != 0 and "minReplicas" in result.stderr
 
+    # A public route is served without an API key, so it may not take writes.
+    routes = [{"path": "/upload", "methods": ["GET", "POST"], "target": "/api/x", "public": True}]
+    public_write = agent_manifest("marcus", 8001, routes=routes)
+    result = kube.kubectl("apply", "-n", namespace, "-f", "-", input=public_write, check=False)
+    assert result.returncode != 0
+    assert "a public route (no API key at the hub) may only have the methods GET and HEAD" in (
+        result.stderr
+    ), result.stderr
+
 
 def test_storage_fields_the_schema_cannot_take_are_rejected_by_the_api_server(
     kube: ControlPlane, namespace: str

@@ -5,7 +5,9 @@ the dependencies in `api.deps`, which authenticate every /api/v2 request and
 check the scope it needs.
 
 Scopes: GET/HEAD/OPTIONS need `read`, other methods `write`; `admin` implies
-both; registry writes need `registry` itself, in every mode. In
+both; registry writes need `registry` itself, in every mode. A route an
+agent declared `public` (GET/HEAD only) needs no key in any mode: its caller
+is `anonymous`, rate-limited per client address. In
 `loopback-open` mode a request whose ASGI client address is loopback needs no
 key (it gets read and write, never registry). That address is the socket
 peer: uvicorn only rewrites it from X-Forwarded-For when the peer itself is in
@@ -51,6 +53,13 @@ class Principal:
     @property
     def rate_limit_key(self) -> str:
         return f"key:{self.key_id}" if self.key_id else f"ip:{self.client}"
+
+
+def anonymous(request: Request) -> Principal:
+    """The caller of a public route: no key, no scopes, rate-limited by its address."""
+    return Principal(
+        name="anonymous", scopes=frozenset(), client=request.client.host if request.client else ""
+    )
 
 
 def is_loopback(host: str) -> bool:

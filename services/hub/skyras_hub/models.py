@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from skyras.constants import PUBLIC_METHODS
 from skyras_hub import templates
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -40,6 +41,11 @@ class RouteSpec(BaseModel):
     )
     methods: list[str] = Field(min_length=1, examples=[["GET", "PUT"]])
     target: str = Field(description="Path template on the agent", examples=["/api/tasks/{id}"])
+    public: bool = Field(
+        default=False,
+        description="Served without an API key in every auth mode (GET/HEAD only), "
+        "still rate-limited per client address: feeds, enclosures, calendars",
+    )
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -72,6 +78,16 @@ class RouteSpec(BaseModel):
             raise ValueError(
                 f"target {self.target!r} uses {', '.join('{' + m + '}' for m in missing)} "
                 f"which path {self.path!r} does not declare"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _public_reads_only(self) -> "RouteSpec":
+        writes = [m for m in self.methods if m not in PUBLIC_METHODS]
+        if self.public and writes:
+            raise ValueError(
+                f"route {self.path} is public (no API key), so it may only be read: "
+                f"methods {', '.join(PUBLIC_METHODS)}, not {', '.join(writes)}"
             )
         return self
 
@@ -185,6 +201,7 @@ class AgentsPublic(BaseModel):
 class RouteSummary(BaseModel):
     path: str
     methods: list[str]
+    public: bool = False
 
 
 class AgentHealth(BaseModel):

@@ -33,10 +33,11 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
+from skyras.constants import PUBLIC_METHODS
 from skyras.errors import ApiError
 from skyras_hub import metrics
 from skyras_hub.config import HubSettings
-from skyras_hub.registry import RegisteredAgent, resolve
+from skyras_hub.registry import RegisteredAgent, Resolution, resolve
 
 log = logging.getLogger("skyras_hub.proxy")
 
@@ -330,13 +331,34 @@ def _close_upstream(proxy: Proxy, upstream: aiohttp.ClientResponse) -> None:
         upstream.close()
 
 
-async def forward(proxy: Proxy, request: Request, agent: RegisteredAgent) -> UpstreamResponse:
-    """Send `request` to `agent` by its declared routes; errors are ApiError (404/405/502/503/504)."""
-    name = agent.name
+def _agent_path(request: Request, name: str) -> tuple[str, str]:
+    """The agent's prefix and the raw path below it."""
     prefix = f"/api/v2/agents/{name}"
     raw_path = _raw_path(request)
-    rest = raw_path[len(prefix) :] if raw_path.startswith(prefix) else ""
-    resolution = resolve(agent, rest or "/", request.method)
+    return prefix, raw_path[len(prefix) :] if raw_path.startswith(prefix) else ""
+
+
+def resolve_request(request: Request, agent: RegisteredAgent) -> Resolution:
+    """The declared route this request reaches on `agent` (the proxy route asks before
+    authenticating, since a public route needs no key)."""
+    return resolve(agent, _agent_path(request, agent.name)[1] or "/", request.method)
+
+
+def is_public(resolution: Resolution, method: str) -> bool:
+    """Whether the request may go without an API key: a public route, and only read."""
+    return resolution.route is not None and resolution.route.public and method in PUBLIC_METHODS
+
+
+async def forward(
+    proxy: Proxy, request: Request, agent: RegisteredAgent, resolution: Resolution | None = None
+) -> UpstreamResponse:
+    """Send `request` to `agent` by its declared routes; errors are ApiError (404/405/502/503/504).
+
+    `resolution` is `resolve_request`'s answer when the caller already has it."""
+    name = agent.name
+    prefix, rest = _agent_path(request, name)
+    if resolution is None:
+        resolution = resolve(agent, rest or "/", request.method)
     if resolution.route is None:
         if resolution.allowed:
             raise ApiError(

@@ -32,6 +32,7 @@ class CompiledRoute:
     path: str
     methods: tuple[str, ...]
     target: str
+    public: bool  # served without an API key (GET/HEAD only; see proxy route)
     path_segments: tuple[templates.Segment, ...]
     target_segments: tuple[templates.Segment, ...]
 
@@ -51,7 +52,10 @@ class RegisteredAgent:
 
     def route_summaries(self) -> list[dict[str, Any]]:
         """The routes as declared (in declaration order), for people."""
-        return [{"path": r.path, "methods": list(r.methods)} for r in self.record.routes]
+        return [
+            {"path": r.path, "methods": list(r.methods), "public": r.public}
+            for r in self.record.routes
+        ]
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ def compile_agent(record: AgentPublic) -> RegisteredAgent:
             path=r.path,
             methods=tuple(r.methods),
             target=r.target,
+            public=r.public,
             path_segments=templates.parse_template(r.path),
             target_segments=templates.parse_template(r.target),
         )

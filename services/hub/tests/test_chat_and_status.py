@@ -160,7 +160,7 @@ async def test_agent_status_reports_each_agent_concurrently(
     assert by_name["marcus"]["version"] == "0.1.0"
     assert by_name["marcus"]["description"] == "marcus agent"
     assert by_name["marcus"]["latency_ms"] >= 0
-    assert {"path": "/task", "methods": ["POST"]} in by_name["marcus"]["routes"]
+    assert {"path": "/task", "methods": ["POST"], "public": False} in by_name["marcus"]["routes"]
     assert by_name["sick"]["status"] == "unhealthy"
     assert by_name["hanging"]["status"] == "down"
     assert by_name["dead"]["status"] == "down"

@@ -71,9 +71,9 @@ async def test_undeclared_path_is_404_json_naming_the_routes(echo_hub: HubWithAg
     assert response.status_code == 404
     error = response.json()["error"]
     assert error["details"]["agent"] == "echo"
-    assert {"path": "/tasks/{id}", "methods": ["GET", "PUT", "DELETE"]} in error["details"][
-        "routes"
-    ]
+    assert {"path": "/tasks/{id}", "methods": ["GET", "PUT", "DELETE"], "public": False} in (
+        error["details"]["routes"]
+    )
     assert "/tasks/{id}" in error["message"]
     assert echo_hub.log.requests == []
 

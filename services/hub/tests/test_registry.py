@@ -26,7 +26,9 @@ async def test_put_creates_then_replaces_and_returns_the_record(
         assert record["name"] == "marcus"
         assert record["endpoint"] == "http://127.0.0.1:9001"
         assert record["chat"]["keywords"] == ["task"]
-        assert record["routes"][0] == {"path": "/task", "methods": ["POST"], "target": "/api/tasks"}
+        assert record["routes"][0] == {
+            "path": "/task", "methods": ["POST"], "target": "/api/tasks", "public": False
+        }  # fmt: skip
 
         body["version"] = "1.1.0"
         replaced = await register(hub.url, registry_key, "marcus", body, expect=200)

@@ -3,7 +3,9 @@
 `AuthDep` authenticates the caller, checks the scope the request's method
 needs and takes a rate-limit token; `RegistryWriterDep` does the same but
 needs the `registry` scope; `RegistryReaderDep` takes `read` or `registry`.
-All show up as the Bearer scheme in /docs.
+All show up as the Bearer scheme in /docs. The forwarding route calls
+`get_principal` itself, or `admit_anonymous` for a public route (it must
+resolve the route before it knows which).
 
 Every dependency is `async def`, even the trivial ones: FastAPI runs a plain
 `def` dependency in its thread pool, a thread hop per request for nothing.
@@ -15,7 +17,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from skyras.deps import PoolDep, RedisDep
-from skyras_hub.auth import Authenticator, Principal, authorize, required_scope
+from skyras_hub.auth import Authenticator, Principal, anonymous, authorize, required_scope
 from skyras_hub.config import HubSettings
 from skyras_hub.live import Fanout
 from skyras_hub.proxy import Proxy
@@ -24,6 +26,7 @@ from skyras_hub.registry import Registry
 
 __all__ = [
     "AuthDep",
+    "Credentials",
     "FanoutDep",
     "PoolDep",
     "ProxyDep",
@@ -54,6 +57,14 @@ async def _principal(request: Request, credentials: Credentials, *scopes: str) -
 
 async def get_principal(request: Request, credentials: Credentials) -> Principal:
     return await _principal(request, credentials, required_scope(request.method))
+
+
+async def admit_anonymous(request: Request) -> Principal:
+    """A public route's caller: no key looked at, a rate-limit token per client address."""
+    principal = anonymous(request)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    await limiter.check(principal)
+    return principal
 
 
 async def get_registry_writer(request: Request, credentials: Credentials) -> Principal:

@@ -1,5 +1,6 @@
 """Forwarding: `/api/v2/agents/{agent}/{path}` goes to the agent by the routes it declared."""
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -7,10 +8,12 @@ from fastapi.routing import APIRoute
 
 from skyras.errors import ApiError
 from skyras_hub import proxy
-from skyras_hub.api.deps import AuthDep
+from skyras_hub.api.deps import Credentials, admit_anonymous, get_principal
 from skyras_hub.api.routes import agents
 from skyras_hub.models import HTTP_METHODS
 from skyras_hub.registry import Registry
+
+log = logging.getLogger("skyras_hub.public")
 
 router = APIRouter(prefix="/api/v2/agents", tags=["agents"])
 
@@ -25,7 +28,9 @@ _DESCRIPTION = """\
 Forwards the request to the agent by the routes its manifest declared: the path
 below `/api/v2/agents/{agent}` is matched against the route templates (a `{param}`
 matches one segment), the method must be one the route lists, and the request goes
-to the route's target on the agent with the query string unchanged. Bodies stream
+to the route's target on the agent with the query string unchanged. A route the agent
+declared `public` (GET/HEAD only, such as Jamal's podcast feed and Marcus's
+calendar.ics) needs no API key in any auth mode; every other request does. Bodies stream
 both ways. Hop-by-hop headers are dropped, `X-Forwarded-For/Proto/Host/Prefix` and
 `X-Request-ID` are set.
 
@@ -41,7 +46,7 @@ _ERR = {
 }
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The agent's response, streamed as it comes"},
-    401: {"description": "No API key, or an invalid one"},
+    401: {"description": "No API key, or an invalid one (never on a public route's GET/HEAD)"},
     403: {"description": "The key lacks the scope (read for GET/HEAD, write otherwise)"},
     404: {
         "description": "Unknown agent, or a path the agent did not declare",
@@ -74,12 +79,27 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def forward_to_agent(agent: str, path: str, request: Request, _: AuthDep) -> Response:
+async def forward_to_agent(
+    agent: str, path: str, request: Request, credentials: Credentials
+) -> Response:
     """Forward to the agent's declared route."""
     # The registry and the proxy are read from app.state directly, not as dependencies:
     # this is the hub's hot path and every FastAPI dependency costs time per request.
     registry: Registry = request.app.state.registry
     registered = registry.get(agent)
+    # The route decides whether a key is needed, so it is resolved before authenticating.
+    resolution = proxy.resolve_request(request, registered) if registered else None
+    if resolution is not None and proxy.is_public(resolution, request.method):
+        principal = await admit_anonymous(request)
+        log.info(
+            "anonymous %s %s from %s (public route %s)",
+            request.method,
+            request.url.path,
+            principal.client,
+            resolution.route.path if resolution.route else "",
+        )
+    else:
+        await get_principal(request, credentials)
     if registered is None:
         raise ApiError(
             404,
@@ -87,10 +107,10 @@ async def forward_to_agent(agent: str, path: str, request: Request, _: AuthDep) 
             code="agent_not_found",
             details={"agent": agent, "agents": [a.name for a in registry.all()]},
         )
-    return await proxy.forward(request.app.state.proxy, request, registered)
+    return await proxy.forward(request.app.state.proxy, request, registered, resolution)
 
 
-async def forward_to_agent_root(agent: str, request: Request, principal: AuthDep) -> Response:
+async def forward_to_agent_root(agent: str, request: Request, credentials: Credentials) -> Response:
     allowed = _STATIC_METHODS.get(request.url.path)
     if allowed:
         # A hub path such as /api/v2/agents/status, called with another method.
@@ -99,7 +119,7 @@ async def forward_to_agent_root(agent: str, request: Request, principal: AuthDep
             f"Method {request.method} is not allowed on {request.url.path}",
             headers={"Allow": ", ".join(allowed)},
         )
-    return await forward_to_agent(agent, "", request, principal)
+    return await forward_to_agent(agent, "", request, credentials)
 
 
 # One route per method, so that each has its own operation in the OpenAPI document.
