@@ -48,10 +48,12 @@ LABEL org.opencontainers.image.title="skyras/${SERVICE}" \
       org.opencontainers.image.description="${DESCRIPTION}"
 # Debian packages unpinned unless the image's build argument pins them: the archive
 # keeps only the current (security-patched) build of a release, so a pin stops building.
+# `apt-get clean`: a base without Docker's apt hook would keep the downloaded .debs.
 # hadolint ignore=DL3008,SC2086
 RUN if [ -n "$SYSTEM_PACKAGES" ]; then \
       apt-get update \
       && apt-get install --yes --no-install-recommends $SYSTEM_PACKAGES \
+      && apt-get clean \
       && rm -rf /var/lib/apt/lists/*; \
     fi
 RUN groupadd --gid 10001 skyras \
