@@ -63,10 +63,11 @@ kube-build: install ## Build the pinned Kubernetes binaries once (cached by vers
 	$(BIN)/python -m tests.cluster build
 
 .PHONY: lint
-lint: install ## ruff and mypy
+lint: install ## ruff, mypy and the dependency rules between our packages (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 .PHONY: fmt
 fmt: install ## Format and fix what ruff can

@@ -23,16 +23,20 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 # Only the lock and the metadata first, so that the third-party layer is rebuilt
 # when they change, not on every source change.
+# Our libraries (contract/, shared/) are copied for every image; lock_subset.py
+# installs those in PROJECT's closure only (the operator needs no shared/).
 COPY requirements.lock docker/lock_subset.py ./
+COPY contract/pyproject.toml contract/
 COPY shared/pyproject.toml shared/
 COPY ${PROJECT}/pyproject.toml ${PROJECT}/
 RUN test -n "$PROJECT" \
     && python lock_subset.py "$PROJECT" > /tmp/requirements.txt \
     && python -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-deps --require-hashes -r /tmp/requirements.txt
+COPY contract/ contract/
 COPY shared/ shared/
 COPY ${PROJECT}/ ${PROJECT}/
-# Our projects PROJECT needs (the operator: itself only), dependencies first.
+# Our projects PROJECT needs, dependencies first.
 RUN python lock_subset.py --projects "$PROJECT" > /tmp/projects.txt \
     && xargs --arg-file=/tmp/projects.txt /opt/venv/bin/pip install --no-deps \
     && /opt/venv/bin/pip uninstall --yes pip \

@@ -17,6 +17,7 @@ from typing import Any
 import kopf
 from kubernetes.utils import quantity
 
+from skyras_contract.images import image_version
 from skyras_operator import constants, scaling
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
@@ -333,15 +334,6 @@ def _strategy(raw: object) -> Mapping[str, Any] | None:
     if unknown:
         raise InvalidAgentSpec(f"spec.strategy: unknown fields {sorted(unknown)}")
     return {"type": kind, **({"rollingUpdate": dict(rolling)} if rolling is not None else {})}
-
-
-def image_version(image: str) -> str:
-    """The version the hub records: the image's tag (`latest` when untagged)."""
-    reference = image.split("@", 1)[0]
-    last = reference.rsplit("/", 1)[-1]
-    if ":" in last:
-        return last.rsplit(":", 1)[1]
-    return "latest"
 
 
 def check_name(name: str) -> None:

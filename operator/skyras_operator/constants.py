@@ -89,9 +89,5 @@ EVENT_REGISTERED: Final = "Registered"
 EVENT_DEREGISTERED: Final = "Deregistered"
 EVENT_SCALED: Final = "Scaled"
 
-# Redis: the durable streams the agents consume (DESIGN.md section 5). Kept
-# in step with the shared library's names; the operator does not import it
-# (its image carries kopf and clients only).
-STREAM_PREFIX: Final = "skyras:stream:"
-CHANNEL_BY_EVENT_PREFIX: Final = {"task": "tasks", "file": "files"}
-CHANNEL_DEFAULT: Final = "system"
+# Redis stream names and the event-type -> stream map: skyras_contract.streams,
+# shared with the library (the operator's image carries that package, not the library).

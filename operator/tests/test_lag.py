@@ -1,10 +1,11 @@
-"""lag: which streams an agent reads and how XINFO GROUPS' answers add up."""
+"""lag: which streams an agent reads and how XINFO GROUPS' answers add up
+(the operator's view of skyras_contract, which its image carries)."""
 
 from __future__ import annotations
 
 import pytest
 
-from skyras_operator import lag
+from skyras_contract import lag, streams
 
 
 @pytest.mark.parametrize(
@@ -17,15 +18,15 @@ from skyras_operator import lag
     ],
 )
 def test_event_types_map_to_channels(event_type: str, channel: str) -> None:
-    assert lag.channel_for_event(event_type) == channel
+    assert streams.channel_for_type(event_type) == channel
 
 
 def test_streams_are_one_per_channel() -> None:
-    assert lag.streams_for(["file.uploaded", "file.tagged", "audio.mastered"]) == [
+    assert streams.streams_for(["file.uploaded", "file.tagged", "audio.mastered"]) == [
         "skyras:stream:files",
         "skyras:stream:system",
     ]
-    assert lag.streams_for([]) == []
+    assert streams.streams_for([]) == []
 
 
 GROUPS = [
@@ -56,8 +57,8 @@ GROUPS = [
 ]
 
 
-def test_group_lag_is_the_groups_own() -> None:
-    assert lag.group_lag(GROUPS, "marcus", stream_length=100) == 7
+def test_group_lag_is_the_groups_own_undelivered_plus_unacknowledged() -> None:
+    assert lag.group_lag(GROUPS, "marcus", stream_length=100) == 7 + 2
     assert lag.group_lag(GROUPS, "letitia", stream_length=100) == 3
 
 

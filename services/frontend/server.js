@@ -7,6 +7,7 @@
  *   SKYRAS_FRONTEND_PORT|PORT port (default 3000; 0 picks a free one)
  *   SKYRAS_FRONTEND_HOST      bind address (default 127.0.0.1)
  *   SKYRAS_FRONTEND_API_KEY   optional hub API key, added server-side as a Bearer token
+ *   SKYRAS_FRONTEND_API_KEY_FILE  or a file holding it (Docker Compose's way)
  */
 
 const http = require('node:http');

@@ -17,8 +17,9 @@ import typer
 from skyras import apikeys
 from skyras.db import connect
 from skyras.embedded import EmbeddedServerError
-from skyras.manifests import ManifestError
+from skyras.manifests import ManifestError, load_manifest
 from skyras.migrate import MigrationError, apply_migrations
+from skyras.register import RegistrationError, make_registry_key, register_manifests
 from skyras.runner import (
     LocalRunner,
     RunnerError,
@@ -161,6 +162,39 @@ def migrate(data_dir: DataDirOption = None) -> None:
     typer.echo(f"{len(applied)} migration(s) applied" if applied else "database is up to date")
 
 
+@app.command()
+def register(
+    manifests: Annotated[
+        list[Path], typer.Argument(help="Agent manifests (manifests/agents/*.yaml)", exists=True)
+    ],
+    hub: Annotated[
+        str, typer.Option(envvar="SKYRAS_HUB_URL", help="The hub's base URL")
+    ] = "http://127.0.0.1:8000",
+    endpoint: Annotated[
+        str,
+        typer.Option(
+            help="Where the hub reaches each agent; {name} and {port} come from its manifest"
+        ),
+    ] = "http://{name}:{port}",
+    key_name: Annotated[
+        str, typer.Option(help="Name of the registry key made for this run (the last one revoked)")
+    ] = "register",
+) -> None:
+    """Register agents with the hub from their manifests (Docker Compose runs this once).
+
+    Needs SKYRAS_DATABASE_URL: it makes its own `registry` key there.
+    """
+    loaded = [load_manifest(path) for path in manifests]
+    token = asyncio.run(make_registry_key(_database_url(), key_name))
+    register_manifests(
+        hub,
+        token,
+        loaded,
+        endpoint=lambda m: endpoint.format(name=m.name, port=m.spec.port),
+        report=typer.echo,
+    )
+
+
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="Who or what the key is for")],
@@ -279,7 +313,13 @@ def keys_revoke(
 def main() -> None:
     try:
         app()
-    except (RunnerError, ManifestError, MigrationError, EmbeddedServerError) as exc:
+    except (
+        RunnerError,
+        ManifestError,
+        MigrationError,
+        EmbeddedServerError,
+        RegistrationError,
+    ) as exc:
         typer.secho(f"skyras: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(1)
     except psycopg.OperationalError as exc:

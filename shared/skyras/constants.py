@@ -1,19 +1,25 @@
 """Names shared by every service: Redis keys and channels, event types, scopes.
 
-Filled once here; read by the event bus, the hub, the agents and the operator,
-so that a channel or key is never spelled twice.
+Filled once here; read by the event bus, the hub and the agents, so that a
+channel or key is never spelled twice. The event-type -> channel/stream map is
+part of the Agent contract that the operator reads too: it lives in
+skyras_contract.streams and is re-exported here.
 """
 
 from typing import Final
 
-CHANNEL_PREFIX: Final = "skyras:"
-STREAM_PREFIX: Final = "skyras:stream:"
+from skyras_contract.streams import (
+    CHANNEL_PREFIX,
+    CHANNELS,
+    STREAM_PREFIX,
+    SYSTEM_CHANNEL,
+    channel_for_type,
+    pubsub_channel,
+    stream_key,
+)
+
 DEADLETTER_STREAM: Final = "skyras:stream:deadletter"
 RATE_LIMIT_PREFIX: Final = "skyras:ratelimit:"
-
-# The prototype's pub/sub channels; events are routed to them by type prefix.
-CHANNELS: Final = ("tasks", "files", "system")
-SYSTEM_CHANNEL: Final = "system"
 
 # Registry cache invalidation rides on the system channel.
 REGISTRY_CHANGED: Final = "registry.changed"
@@ -25,16 +31,17 @@ API_KEY_SCOPES: Final = ("read", "write", "admin", "registry")
 # operator spell the same rule (they do not import this library).
 PUBLIC_METHODS: Final = ("GET", "HEAD")
 
-
-def channel_for_type(event_type: str) -> str:
-    """`task.created` goes to `tasks`, `file.uploaded` to `files`, the rest to `system`."""
-    prefix = event_type.split(".", 1)[0]
-    return {"task": "tasks", "file": "files"}.get(prefix, SYSTEM_CHANNEL)
-
-
-def pubsub_channel(channel: str) -> str:
-    return f"{CHANNEL_PREFIX}{channel}"
-
-
-def stream_key(channel: str) -> str:
-    return f"{STREAM_PREFIX}{channel}"
+__all__ = [
+    "API_KEY_SCOPES",
+    "CHANNELS",
+    "CHANNEL_PREFIX",
+    "DEADLETTER_STREAM",
+    "PUBLIC_METHODS",
+    "RATE_LIMIT_PREFIX",
+    "REGISTRY_CHANGED",
+    "STREAM_PREFIX",
+    "SYSTEM_CHANNEL",
+    "channel_for_type",
+    "pubsub_channel",
+    "stream_key",
+]

@@ -34,10 +34,12 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from skyras import metrics
-from skyras.constants import DEADLETTER_STREAM, channel_for_type, stream_key
+from skyras.constants import DEADLETTER_STREAM
 from skyras.db import Pool
 from skyras.events import EnvelopeError, Event, decode
 from skyras.logs import correlation_id_var
+from skyras_contract.lag import group_lag, lag_unknown
+from skyras_contract.streams import streams_for
 
 log = logging.getLogger("skyras.consumer")
 
@@ -73,7 +75,7 @@ class EventConsumer:
         self.block_ms = block_ms
         self.claim_idle_ms = claim_idle_ms
         self.max_deliveries = max_deliveries
-        self.streams = sorted({stream_key(channel_for_type(t)) for t in self.handlers})
+        self.streams = streams_for(self.handlers)
         self.errors_key = ERRORS_KEY.format(group=group)
         self._groups_ready = False
         self._last_lag = 0.0
@@ -231,14 +233,14 @@ class EventConsumer:
         return int(pending[0]["times_delivered"]) if pending else 1
 
     async def refresh_lag(self) -> dict[str, int]:
+        """This group's lag per stream (skyras_contract.lag), also set as a metric."""
         lags: dict[str, int] = {}
         for stream in self.streams:
             with contextlib.suppress(ResponseError):
-                for info in await self.redis.xinfo_groups(stream):
-                    if info["name"] == self.group:
-                        lag = int(info.get("lag") or 0) + int(info.get("pending") or 0)
-                        lags[stream] = lag
-                        metrics.CONSUMER_LAG.labels(self.group, stream).set(lag)
+                groups = await self.redis.xinfo_groups(stream)
+                length = int(await self.redis.xlen(stream)) if lag_unknown(groups) else 0
+                lags[stream] = group_lag(groups, self.group, stream_length=length)
+                metrics.CONSUMER_LAG.labels(self.group, stream).set(lags[stream])
         return lags
 
     async def drain(self, rounds: int = 50) -> int:

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from skyras.constants import PUBLIC_METHODS
+from skyras_contract.images import image_version
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -82,9 +83,8 @@ class AgentManifest(BaseModel):
 
     @property
     def version(self) -> str:
-        """The image tag, which is the agent's version."""
-        tail = self.spec.image.rsplit("/", 1)[-1]
-        return tail.split(":", 1)[1] if ":" in tail else "latest"
+        """The image tag, which is the agent's version (as the operator reads it)."""
+        return image_version(self.spec.image)
 
     def registration_body(self, endpoint: str) -> dict[str, Any]:
         """The hub registry's PUT body for this agent served at `endpoint`."""

@@ -31,5 +31,7 @@ RELAY_DELAY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30),
 )
 CONSUMER_LAG = Gauge(
-    "skyras_consumer_lag", "Entries not yet delivered to a consumer group", ["group", "stream"]
+    "skyras_consumer_lag",
+    "Entries a consumer group has still to handle (not delivered, or not acknowledged)",
+    ["group", "stream"],
 )

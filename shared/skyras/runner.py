@@ -25,11 +25,10 @@ from typing import Any
 import httpx
 import redis
 
-from skyras import apikeys
-from skyras.db import connect
 from skyras.embedded import EmbeddedPostgres, EmbeddedRedis, port_is_free
 from skyras.manifests import AgentManifest, load_manifests
 from skyras.migrate import apply_migrations
+from skyras.register import RegistrationError, make_registry_key, register_manifests
 
 HUB_PORT = 8000
 FRONTEND_PORT = 3000
@@ -381,35 +380,17 @@ class LocalRunner:
         assert self.state is not None
         if not agents:
             return
-
-        async def make_key() -> str:
-            conn = await connect(self.state.database_url)  # type: ignore[union-attr]
-            try:
-                await apikeys.revoke_key(conn, RUNNER_KEY_NAME)
-                _, plaintext = await apikeys.create_key(
-                    conn, name=RUNNER_KEY_NAME, scopes=["registry"]
-                )
-                await conn.commit()
-                return plaintext
-            finally:
-                await conn.close()
-
-        token = asyncio.run(make_key())
-        hub = f"http://127.0.0.1:{self.hub_port}"
-        with httpx.Client(base_url=hub, timeout=10) as client:
-            for manifest in agents:
-                body = manifest.registration_body(f"http://127.0.0.1:{manifest.spec.port}")
-                response = client.put(
-                    f"/api/v2/registry/agents/{manifest.name}",
-                    json=body,
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                if response.status_code >= 400:
-                    raise RunnerError(
-                        f"the hub refused to register {manifest.name} "
-                        f"({response.status_code}): {response.text[:300]}"
-                    )
-                say(f"          registered {manifest.name}: {len(manifest.spec.routes)} routes")
+        token = asyncio.run(make_registry_key(self.state.database_url, RUNNER_KEY_NAME))
+        try:
+            register_manifests(
+                f"http://127.0.0.1:{self.hub_port}",
+                token,
+                agents,
+                endpoint=lambda manifest: f"http://127.0.0.1:{manifest.spec.port}",
+                report=lambda line: say(f"          {line}"),
+            )
+        except RegistrationError as exc:
+            raise RunnerError(str(exc)) from exc
 
     def _print_summary(self) -> None:
         assert self.state is not None

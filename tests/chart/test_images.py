@@ -14,6 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+import yaml
 from packaging.requirements import Requirement
 
 from tests.cluster.images import PROJECT_IMAGES, ProjectImage
@@ -21,15 +22,16 @@ from tests.cluster.images import PROJECT_IMAGES, ProjectImage
 from .conftest import REPO
 
 IMAGES: dict[str, ProjectImage] = {image.name: image for image in PROJECT_IMAGES}
-# What each Python image exists to run (its distributions); the rest is their closure.
+# What each Python image exists to run (our distributions, dependencies first); the
+# rest is their closure.
 PYTHON_IMAGES = {
-    "hub": ("skyras", "skyras-hub"),
-    "marcus": ("skyras", "skyras-marcus"),
-    "letitia": ("skyras", "skyras-letitia"),
-    "jamal": ("skyras", "skyras-jamal"),
-    "giorgio": ("skyras", "skyras-giorgio"),
-    "ari": ("skyras", "skyras-ari"),
-    "operator": ("skyras-operator",),
+    "hub": ("skyras-contract", "skyras", "skyras-hub"),
+    "marcus": ("skyras-contract", "skyras", "skyras-marcus"),
+    "letitia": ("skyras-contract", "skyras", "skyras-letitia"),
+    "jamal": ("skyras-contract", "skyras", "skyras-jamal"),
+    "giorgio": ("skyras-contract", "skyras", "skyras-giorgio"),
+    "ari": ("skyras-contract", "skyras", "skyras-ari"),
+    "operator": ("skyras-contract", "skyras-operator"),
 }
 # Debian packages an image installs, and only those: tools a service runs (ffmpeg,
 # unpinned) and fonts (pinned: the artwork must not change under a rebuild).
@@ -150,7 +152,7 @@ def closure(roots: tuple[str, ...]) -> set[str]:
             ]
             if req.marker is None or any(req.marker.evaluate(e) for e in envs):
                 todo.append((req.name, frozenset(req.extras)))
-    return {n for n, _ in seen} - {norm(r) for r in roots} - {"skyras"}
+    return {n for n, _ in seen} - {norm(r) for r in roots}
 
 
 def lock_subset(*args: str) -> str:
@@ -238,12 +240,32 @@ def test_every_python_image_is_built_from_the_one_dockerfile() -> None:
     assert {IMAGES[name].dockerfile for name in python} == {"docker/python-service.Dockerfile"}
     for name in python:
         args = dict(IMAGES[name].build_args)
-        assert (REPO / args["PROJECT"] / args["PACKAGE"] / "__init__.py").is_file(), name
+        assert (REPO / args["PROJECT"] / f"skyras_{name}" / "__init__.py").is_file(), name
+        assert args.get("PACKAGE", f"skyras_{name}") == f"skyras_{name}", name
         config = image_config(name)
         assert config.user == "10001:10001"
         assert (
-            config.env["HEALTHCHECK_URL"] == f"http://127.0.0.1:{args['PORT']}{args['HEALTH_PATH']}"
+            config.env["HEALTHCHECK_URL"]
+            == f"http://127.0.0.1:{args['PORT']}{args.get('HEALTH_PATH', '/health')}"
         )
+
+
+def test_compose_builds_the_images_as_the_node_tests_do() -> None:
+    """docker-compose.yml's `build:` sections: the same Dockerfile, args and target."""
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    built = {
+        spec["image"].split(":")[0]: spec["build"]
+        for spec in compose["services"].values()
+        if "build" in spec
+    }
+    assert set(built) == {f"skyras/{i.name}" for i in PROJECT_IMAGES if i.name != "operator"}
+    for name, build in built.items():
+        image = IMAGES[name.removeprefix("skyras/")]
+        args = dict(build.get("args", {}))
+        assert build["dockerfile"] == image.dockerfile, name
+        assert args.pop(image.base_arg).startswith("${"), name  # the base stays choosable
+        assert args == dict(image.build_args), name
+        assert build.get("target") == image.target, name
 
 
 @pytest.mark.parametrize("name", list(PYTHON_IMAGES))

@@ -32,7 +32,7 @@ Pinned: Kubernetes {build.K8S_VERSION} (kube-apiserver, kube-controller-manager,
 kube-scheduler, kubectl, kubelet, kube-proxy), etcd {build.ETCD_VERSION}, kwok
 {build.KWOK_VERSION}, helm {build.HELM_VERSION}, containerd {build.CONTAINERD_VERSION},
 CoreDNS {build.COREDNS_VERSION}, kube-router {build.KUBE_ROUTER_VERSION}, local-path-provisioner
-{build.LOCAL_PATH_VERSION}; built from their Go modules once into
+{build.LOCAL_PATH_VERSION}, Docker Compose {build.COMPOSE_VERSION}; built from their Go modules once into
   {build.bin_dir()}
 (SKYRAS_CACHE_DIR moves the cache). State (pki, etcd data, logs, pid files,
 kubeconfig) lives in --dir, default $SKYRAS_KUBE_DIR or <repo>/.skyras/kube.
@@ -56,9 +56,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     missing = build.missing_binaries()
     if not missing:
         print(f"all binaries cached in {build.bin_dir()}")
-        return 0
-    bins = build.ensure_binaries(progress=_progress)
-    print(f"binaries in {bins.dir}")
+    else:
+        bins = build.ensure_binaries(progress=_progress)
+        print(f"binaries in {bins.dir}")
+    print(f"docker compose / docker-compose: {build.install_compose()}")
     return 0
 
 

@@ -41,6 +41,9 @@ COREDNS_VERSION = "v1.15.0"
 # NetworkPolicy firewall (iptables + ipset, which this kernel has) in test clusters.
 KUBE_ROUTER_VERSION = "v2.1.0"
 LOCAL_PATH_VERSION = "v0.0.30"
+# Docker Compose (the `docker compose` plugin and `docker-compose`): Debian bookworm ships
+# only Compose v1; the docker-compose.yml test needs v2 or later.
+COMPOSE_VERSION = "v5.6.0"
 # ---------------------------------------------------------------------------
 
 K8S_COMPONENTS = (
@@ -62,6 +65,9 @@ class GoTool:
     package: str = ""  # inside the module; "" = its root
     ldflags: str = "-s -w"
     tags: str = ""
+    # Built inside a copy of the module: `go install pkg@version` refuses a go.mod with
+    # replace or exclude directives.
+    as_main_module: bool = False
 
     @property
     def target(self) -> str:
@@ -101,6 +107,13 @@ GO_TOOLS = {
     ),
     "local-path-provisioner": GoTool(
         "github.com/rancher/local-path-provisioner", LOCAL_PATH_VERSION
+    ),
+    "docker-compose": GoTool(
+        "github.com/docker/compose/v5",
+        COMPOSE_VERSION,
+        "cmd",
+        f"-s -w -X github.com/docker/compose/v5/internal.Version={COMPOSE_VERSION}",
+        as_main_module=True,
     ),
 }
 # The node's pause (sandbox) container: build/pause/linux/pause.c of the release, gcc -static.
@@ -328,6 +341,45 @@ def _prepare_k8s_module(src: Path, log: Path) -> str:
     return str(released)
 
 
+def _build_in_module_copy(
+    name: str, tool: GoTool, root: Path, log: Path, progress: Callable[[str], None]
+) -> float:
+    """`go build` of `tool.package` with the module itself as the main module."""
+    module_dir = Path(_mod_download(f"{tool.module}@{tool.version}", log)["Dir"])
+    with tempfile.TemporaryDirectory(dir=root, prefix=f".src-{name}-") as tmp:
+        src = Path(tmp) / "module"
+        shutil.copytree(module_dir, src)  # the module cache is read-only
+        for path in (src, *src.rglob("*")):
+            path.chmod(path.stat().st_mode | 0o200)
+        out = bin_dir() / f".{name}.tmp"
+        argv = [_go(), "build", "-trimpath", "-ldflags", tool.ldflags, "-o", str(out)]
+        secs = _run_logged(
+            [*argv, f"./{tool.package}"], src, log, f"{name} ({tool.target})", progress
+        )
+        out.replace(bin_dir() / name)
+    return secs
+
+
+def install_compose() -> Path:
+    """Make the built Compose answer as `docker compose` and as `docker-compose`.
+
+    Symlinks: ~/.docker/cli-plugins/docker-compose (where the docker CLI looks for
+    plugins) and /usr/local/bin/docker-compose (the prototype's command).
+    """
+    binary = ensure_binaries(("docker-compose",))["docker-compose"]
+    for link in (
+        Path.home() / ".docker" / "cli-plugins" / "docker-compose",
+        Path("/usr/local/bin/docker-compose"),
+    ):
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if link.is_symlink() or link.exists():
+            if link.resolve() == binary.resolve():
+                continue
+            link.unlink()
+        link.symlink_to(binary)
+    return binary
+
+
 @contextlib.contextmanager
 def _build_lock(root: Path) -> Iterator[None]:
     root.mkdir(parents=True, exist_ok=True)
@@ -407,6 +459,10 @@ def ensure_binaries(
 
         for name, tool in GO_TOOLS.items():
             if name not in todo:
+                continue
+            if tool.as_main_module:
+                secs = _build_in_module_copy(name, tool, root, log, progress)
+                done(name, secs)
                 continue
             argv = [_go(), "install", "-trimpath", "-ldflags", tool.ldflags]
             if tool.tags:

@@ -360,16 +360,15 @@ def python_image(
     target: str | None = None,
     health_path: str = "/health",
 ) -> ProjectImage:
-    """One of our Python images: docker/python-service.Dockerfile with its arguments."""
-    args = {
-        "SERVICE": name,
-        "PROJECT": project,
-        "PACKAGE": "skyras_" + name,
-        "PORT": str(port),
-        "DESCRIPTION": description,
-        "HEALTH_PATH": health_path,
-        "SYSTEM_PACKAGES": system_packages,
-    }
+    """One of our Python images: docker/python-service.Dockerfile with its arguments
+    (those the Dockerfile defaults are left out; PACKAGE only where uvicorn serves it)."""
+    args = {"SERVICE": name, "PROJECT": project, "PORT": str(port), "DESCRIPTION": description}
+    if target is None:
+        args["PACKAGE"] = "skyras_" + name
+    if health_path != "/health":
+        args["HEALTH_PATH"] = health_path
+    if system_packages:
+        args["SYSTEM_PACKAGES"] = system_packages
     return ProjectImage(
         name, PYTHON_DOCKERFILE, "PYTHON_IMAGE", "python", tuple(args.items()), target
     )

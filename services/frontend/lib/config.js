@@ -1,11 +1,27 @@
 'use strict';
 
+const fs = require('node:fs');
+
 const DEFAULT_HUB_URL = 'http://127.0.0.1:8000';
 
 function intFrom(value, fallback) {
   if (value === undefined || value === null || value === '') return fallback;
   const n = Number.parseInt(String(value), 10);
   return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/**
+ * The hub API key: SKYRAS_FRONTEND_API_KEY, or the file SKYRAS_FRONTEND_API_KEY_FILE names
+ * (Docker Compose writes the key into a volume when it first starts).
+ */
+function readApiKey(env) {
+  const file = (env.SKYRAS_FRONTEND_API_KEY_FILE || '').trim();
+  if (!file) return (env.SKYRAS_FRONTEND_API_KEY || '').trim();
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new Error(`SKYRAS_FRONTEND_API_KEY_FILE cannot be read: ${err.message}`);
+  }
 }
 
 /**
@@ -23,7 +39,7 @@ function loadConfig(env = process.env, overrides = {}) {
   if (hubUrl.protocol !== 'http:' && hubUrl.protocol !== 'https:') {
     throw new Error(`SKYRAS_HUB_URL must be http(s): ${hubUrl.protocol}`);
   }
-  const apiKey = (env.SKYRAS_FRONTEND_API_KEY || '').trim();
+  const apiKey = readApiKey(env);
   const config = {
     host: env.SKYRAS_FRONTEND_HOST || '127.0.0.1',
     port: intFrom(env.SKYRAS_FRONTEND_PORT ?? env.PORT, 3000),

@@ -29,6 +29,26 @@ test('API key: added server-side as a Bearer token, overriding anything the brow
   for (const r of hub.requests) assert.equal(r.headers.authorization, `Bearer ${KEY}`);
 });
 
+test('API key: read from SKYRAS_FRONTEND_API_KEY_FILE (a volume Docker Compose fills)', async (t) => {
+  const hub = await startUpstream(async (req, res) => {
+    await readBody(req);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{}');
+  });
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'skyras-key-'));
+  const file = path.join(dir, 'frontend');
+  fs.writeFileSync(file, `${KEY}\n`);
+  const fe = await startFrontend({ SKYRAS_HUB_URL: hub.url, SKYRAS_FRONTEND_API_KEY_FILE: file });
+  t.after(async () => { await fe.stop(); await hub.close(); fs.rmSync(dir, { recursive: true }); });
+
+  await request(`${fe.url}/api/v2/agents/status`);
+  assert.equal(hub.requests[0].headers.authorization, `Bearer ${KEY}`);
+  assert.throws(
+    () => require('../lib/config').loadConfig({ SKYRAS_FRONTEND_API_KEY_FILE: path.join(dir, 'none') }),
+    /SKYRAS_FRONTEND_API_KEY_FILE cannot be read: ENOENT/,
+  );
+});
+
 test('API key: never in a served file, a response or a log line', async (t) => {
   const hub = await startUpstream(async (req, res) => {
     await readBody(req);
