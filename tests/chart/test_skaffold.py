@@ -11,10 +11,14 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.cluster.images import PROJECT_IMAGES
+
 from .conftest import REPO
 
 # The skaffold release whose module ships the schema of skaffold.yaml's apiVersion.
 SKAFFOLD_MODULE = "github.com/GoogleContainerTools/skaffold/v2@v2.16.1"
+# The images the kind dev loop builds (the other agents run from the node tests' images).
+SKAFFOLD_IMAGES = ("hub", "marcus", "letitia", "operator", "frontend")
 
 
 @pytest.fixture(scope="module")
@@ -64,16 +68,16 @@ def test_every_profile_still_matches_once_applied(config, schema) -> None:
 
 
 def test_an_artifact_per_image_with_helm_values_and_port_forwards(config) -> None:
-    dockerfiles = {a["docker"]["dockerfile"] for a in config["build"]["artifacts"]}
-    assert dockerfiles == {
-        "services/hub/Dockerfile",
-        "services/marcus/Dockerfile",
-        "services/letitia/Dockerfile",
-        "services/frontend/Dockerfile",
-        "operator/Dockerfile",
-    }
-    for path in dockerfiles:
-        assert (REPO / path).is_file()
+    built = {a["image"]: a["docker"] for a in config["build"]["artifacts"]}
+    assert set(built) == {f"skyras/{name}" for name in SKAFFOLD_IMAGES}
+    # The same Dockerfile, build args and target as the images the node tests build.
+    for image in PROJECT_IMAGES:
+        if image.name in SKAFFOLD_IMAGES:
+            docker = built[f"skyras/{image.name}"]
+            assert docker["dockerfile"] == image.dockerfile, image.name
+            assert docker.get("buildArgs", {}) == dict(image.build_args), image.name
+            assert docker.get("target") == image.target, image.name
+            assert (REPO / image.dockerfile).is_file()
     release = config["deploy"]["helm"]["releases"][0]
     assert (REPO / release["chartPath"] / "Chart.yaml").is_file()
     values = yaml.safe_load((REPO / "charts/skyras/values.yaml").read_text())

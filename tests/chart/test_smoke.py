@@ -55,9 +55,9 @@ def test_migration_job_then_helm_tests_pass(
     res = run(import_keys, env)  # every upgrade runs it again: nothing changes
     assert res.returncode == 0 and res.stdout.count("already present") == 4, res.stdout + res.stderr
 
-    hub, hub_url = image_process("services/hub/Dockerfile", env, tmp_path)
-    marcus, marcus_url = image_process("services/marcus/Dockerfile", env, tmp_path)
-    letitia, letitia_url = image_process("services/letitia/Dockerfile", env, tmp_path)
+    hub, hub_url = image_process("hub", env, tmp_path)
+    marcus, marcus_url = image_process("marcus", env, tmp_path)
+    letitia, letitia_url = image_process("letitia", env, tmp_path)
     with hub, marcus, letitia:
         # What the operator does with its registry key.
         for name, url in (("marcus", marcus_url), ("letitia", letitia_url)):

@@ -337,22 +337,73 @@ def build_base_images(progress: Progress = _stderr) -> dict[str, str]:
 # Our images
 
 
+PYTHON_DOCKERFILE = "docker/python-service.Dockerfile"
+
+
 @dataclass(frozen=True)
 class ProjectImage:
     name: str  # skyras/<name>
     dockerfile: str
     base_arg: str  # the Dockerfile's ARG naming its base image
     base: str  # key of BASE_IMAGES
+    build_args: tuple[tuple[str, str], ...] = ()  # skaffold.yaml passes the same
+    target: str | None = None  # None: the Dockerfile's last stage
+
+
+def python_image(
+    name: str,
+    project: str,
+    port: int,
+    description: str,
+    *,
+    system_packages: str = "",
+    target: str | None = None,
+    health_path: str = "/health",
+) -> ProjectImage:
+    """One of our Python images: docker/python-service.Dockerfile with its arguments
+    (those the Dockerfile defaults are left out; PACKAGE only where uvicorn serves it)."""
+    args = {"SERVICE": name, "PROJECT": project, "PORT": str(port), "DESCRIPTION": description}
+    if target is None:
+        args["PACKAGE"] = "skyras_" + name
+    if health_path != "/health":
+        args["HEALTH_PATH"] = health_path
+    if system_packages:
+        args["SYSTEM_PACKAGES"] = system_packages
+    return ProjectImage(
+        name, PYTHON_DOCKERFILE, "PYTHON_IMAGE", "python", tuple(args.items()), target
+    )
 
 
 PROJECT_IMAGES: tuple[ProjectImage, ...] = (
-    ProjectImage("hub", "services/hub/Dockerfile", "PYTHON_IMAGE", "python"),
-    ProjectImage("marcus", "services/marcus/Dockerfile", "PYTHON_IMAGE", "python"),
-    ProjectImage("letitia", "services/letitia/Dockerfile", "PYTHON_IMAGE", "python"),
-    ProjectImage("ari", "services/ari/Dockerfile", "PYTHON_IMAGE", "python"),
-    ProjectImage("jamal", "services/jamal/Dockerfile", "PYTHON_IMAGE", "python"),
-    ProjectImage("giorgio", "services/giorgio/Dockerfile", "PYTHON_IMAGE", "python"),
-    ProjectImage("operator", "operator/Dockerfile", "PYTHON_IMAGE", "python"),
+    python_image("hub", "services/hub", 8000, "SkyRas hub (and the skyras CLI)"),
+    python_image("marcus", "services/marcus", 8001, "SkyRas agent Marcus: tasks and scheduling"),
+    python_image("letitia", "services/letitia", 8002, "SkyRas agent Letitia: the asset library"),
+    # ffmpeg and ffprobe do Ari's signal work.
+    python_image(
+        "ari",
+        "services/ari",
+        8003,
+        "SkyRas agent Ari: loudness analysis and mastering",
+        system_packages="ffmpeg",
+    ),
+    python_image("jamal", "services/jamal", 8004, "SkyRas agent Jamal: distribution"),
+    # The typography module finds these below /usr/share/fonts (SKYRAS_FONT_DIRS changes
+    # that); pinned to bookworm's versions, so that every build draws the same glyphs.
+    python_image(
+        "giorgio",
+        "services/giorgio",
+        8005,
+        "SkyRas agent Giorgio: cover artwork and release copy",
+        system_packages="fonts-dejavu-core=2.37-6 fonts-noto-cjk=1:20220127+repack1-1",
+    ),
+    python_image(
+        "operator",
+        "operator",
+        8080,
+        "SkyRas operator (kopf) for Agent resources",
+        target="operator",
+        health_path="/healthz",
+    ),
     ProjectImage("frontend", "services/frontend/Dockerfile", "NODE_IMAGE", "node"),
 )
 
@@ -380,6 +431,8 @@ def build_project_image(
         image.dockerfile,
         "--build-arg",
         f"{image.base_arg}={bases[image.base]}",
+        *(arg for key, value in image.build_args for arg in ("--build-arg", f"{key}={value}")),
+        *(("--target", image.target) if image.target else ()),
         "--tag",
         ref,
         ".",
