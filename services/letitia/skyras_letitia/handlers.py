@@ -14,21 +14,8 @@ from psycopg import AsyncConnection
 
 from skyras.consumer import Handler
 from skyras.events import Event
+from skyras.tags import lenient_tags
 from skyras_letitia import library, store
-from skyras_letitia.models import normalize_tag
-
-
-def _task_tags(raw: Any) -> list[str]:
-    tags: list[str] = []
-    for value in raw or []:
-        if isinstance(value, str):
-            try:
-                tag = normalize_tag(value)
-            except ValueError:
-                continue
-            if tag and tag not in tags:
-                tags.append(tag)
-    return tags
 
 
 def _named_in(text: str, name: str) -> bool:
@@ -59,7 +46,7 @@ async def handle_task_created(event: Event, conn: AsyncConnection[Any]) -> None:
         return  # not a task we can link to; nothing to retry
     if not await store.task_exists(conn=conn, task_id=task_id):
         return  # deleted before we got here
-    tags = _task_tags(task.get("tags"))
+    tags = lenient_tags(task.get("tags"))
     text = f"{task.get('title') or ''}\n{task.get('description') or ''}".lower()
     for row in await store.files_matching_task(conn=conn, tags=tags, text=text):
         reason = _reason(row, tags, text)

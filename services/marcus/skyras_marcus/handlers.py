@@ -15,8 +15,8 @@ from psycopg import AsyncConnection
 
 from skyras.consumer import Handler
 from skyras.events import Event
+from skyras.tags import lenient_tags
 from skyras_marcus import store
-from skyras_marcus.models import normalize_tags
 
 log = logging.getLogger("skyras_marcus.handlers")
 
@@ -29,10 +29,7 @@ async def handle_file_uploaded(event: Event, conn: AsyncConnection[Any]) -> None
     except (KeyError, ValueError):
         log.warning("file.uploaded %s carries no usable file record; ignored", event.id)
         return
-    try:
-        tags = normalize_tags(record.get("tags") or [])
-    except ValueError:
-        tags = [str(t).strip().lower() for t in record.get("tags") or [] if str(t).strip()]
+    tags = lenient_tags(record.get("tags"))
     if not await store.file_exists(conn=conn, file_id=file_id):
         log.info("file %s from event %s no longer exists; nothing to link", file_id, event.id)
         return
