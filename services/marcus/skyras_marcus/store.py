@@ -1,4 +1,7 @@
-"""Marcus's SQL: every query on tasks, task_files and the delivery tables.
+"""Marcus's SQL: every query on tasks and the delivery tables.
+
+Links between tasks and files (`task_files`) are Letitia's (`skyras.linking`);
+Marcus only reads them, for `GET /api/tasks/{id}/files`.
 
 Who calls it: the routes, the chat and the event handlers, always with the
 connection of the caller's transaction. Functions that change a task also
@@ -19,6 +22,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
 from skyras import outbox
+from skyras.linking import MIN_STEM_LENGTH, file_stem
 from skyras_marcus.models import TaskBase, TaskPublic
 
 Conn = AsyncConnection[DictRow]
@@ -319,54 +323,26 @@ def _word_pattern(text: str) -> str:
     return f"(^|[^[:alnum:]_]){escaped}($|[^[:alnum:]_])"
 
 
-async def link_file_to_matching_tasks(
-    *, conn: Conn, file_id: UUID, filename: str, tags: Sequence[str]
+async def tasks_naming_or_tagged(
+    *, conn: Conn, filename: str, tags: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """Link a file to the tasks that share a tag with it or name it; returns new links.
+    """Candidate tasks for a file: sharing a tag, or naming it (or its stem) in title or description.
 
-    A task names a file when its title or description contains the filename,
-    or the filename without its extension (3 characters or more), as whole
-    words, case-insensitively. Existing links are left alone.
+    A superset, found with the tags index and a whole-word regex; the caller
+    decides with `skyras.linking.link_reason`.
     """
     names = [filename.strip()]
-    stem = filename.strip().rsplit(".", 1)[0] if "." in filename.strip() else ""
-    if len(stem) >= 3 and stem not in names:
+    stem = file_stem(filename)
+    if len(stem) >= MIN_STEM_LENGTH and stem not in names:
         names.append(stem)
     patterns = [_word_pattern(n) for n in names if n]
     cur = await conn.execute(
-        f"""SELECT {TASK_COLUMNS},
-                   ARRAY(SELECT unnest(tags) INTERSECT SELECT unnest(%s::text[])) AS shared_tags,
-                   (title ~* ANY(%s::text[])) AS in_title,
-                   (description ~* ANY(%s::text[])) AS in_description
-            FROM tasks
+        f"""SELECT {TASK_COLUMNS} FROM tasks
             WHERE tags && %s::text[] OR title ~* ANY(%s::text[]) OR description ~* ANY(%s::text[])
             ORDER BY created_at, id""",
-        (list(tags), patterns, patterns, list(tags), patterns, patterns),
+        (list(tags), patterns, patterns),
     )
-    linked = []
-    for row in await cur.fetchall():
-        reasons = []
-        if row["shared_tags"]:
-            reasons.append("tag: " + ", ".join(sorted(row["shared_tags"])))
-        if row["in_title"]:
-            reasons.append("named in title")
-        elif row["in_description"]:
-            reasons.append("named in description")
-        reason = "; ".join(reasons)
-        inserted = await conn.execute(
-            """INSERT INTO task_files (task_id, file_id, reason)
-               SELECT %s, %s, %s WHERE EXISTS (SELECT 1 FROM files WHERE id = %s)
-               ON CONFLICT DO NOTHING RETURNING task_id""",
-            (row["id"], file_id, reason, file_id),
-        )
-        if await inserted.fetchone() is not None:
-            linked.append({"task_id": row["id"], "reason": reason})
-    return linked
-
-
-async def file_exists(*, conn: Conn, file_id: UUID) -> bool:
-    cur = await conn.execute("SELECT 1 FROM files WHERE id = %s", (file_id,))
-    return await cur.fetchone() is not None
+    return [dict(r) for r in await cur.fetchall()]
 
 
 # Delivery of task events to outside sinks (webhook URLs, Plane): see workers.py.
