@@ -5,9 +5,6 @@ event (`skyras.outbox.add_event`) in one transaction. Rows come back as dicts
 shaped like `FilePublic` (`file_json` turns one into the event payload).
 """
 
-import base64
-import binascii
-import json
 import re
 import uuid
 from datetime import datetime
@@ -18,6 +15,7 @@ from psycopg import AsyncConnection
 from psycopg.errors import ForeignKeyViolation
 from psycopg.rows import DictRow
 
+from skyras import cursors
 from skyras.errors import ApiError
 from skyras_letitia.models import FilePublic
 
@@ -88,16 +86,14 @@ async def get_files_by_ids(*, conn: Conn, ids: list[UUID]) -> dict[UUID, dict[st
 
 
 def encode_cursor(row: dict[str, Any]) -> str:
-    raw = json.dumps({"t": row["uploaded_at"].isoformat(), "id": str(row["id"])})
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return cursors.encode({"t": row["uploaded_at"].isoformat(), "id": str(row["id"])})
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
+        data = cursors.decode(cursor)
         return datetime.fromisoformat(data["t"]), UUID(data["id"])
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise ApiError(422, "Invalid cursor: pass back the next_cursor of a previous page") from exc
 
 

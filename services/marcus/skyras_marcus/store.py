@@ -9,9 +9,6 @@ write its event (`task.created|updated|deleted`) through the outbox on that
 same connection, so the change and its event commit together or not at all.
 """
 
-import base64
-import binascii
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -21,7 +18,7 @@ import uuid6
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
-from skyras import outbox
+from skyras import cursors, outbox
 from skyras.linking import MIN_STEM_LENGTH, file_stem
 from skyras_marcus.models import TaskBase, TaskPublic
 
@@ -72,8 +69,7 @@ class VersionConflict(Exception):
         self.current = current
 
 
-class InvalidCursor(ValueError):
-    pass
+InvalidCursor = cursors.InvalidCursor
 
 
 def task_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -170,14 +166,12 @@ async def delete_task(
 
 
 def encode_cursor(sort: str, keys: Sequence[str]) -> str:
-    raw = json.dumps({"s": sort, "k": list(keys)}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode({"s": sort, "k": list(keys)})
 
 
 def decode_cursor(cursor: str, sort: str) -> list[str]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        payload = cursors.decode(cursor)
         keys = payload["k"]
         if payload["s"] != sort or len(keys) != len(_SORTS[sort]):
             raise InvalidCursor("the cursor belongs to another sort order")
@@ -186,7 +180,7 @@ def decode_cursor(cursor: str, sort: str) -> list[str]:
         return list(keys)
     except InvalidCursor:
         raise
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise InvalidCursor("malformed cursor") from exc
 
 
