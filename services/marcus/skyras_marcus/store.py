@@ -20,6 +20,7 @@ from psycopg.rows import DictRow
 
 from skyras import cursors, outbox
 from skyras.linking import MIN_STEM_LENGTH, file_stem
+from skyras.sqlfilter import Where
 from skyras_marcus.models import TaskBase, TaskPublic
 
 Conn = AsyncConnection[DictRow]
@@ -217,40 +218,26 @@ async def list_tasks(
     cursor: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of tasks and the cursor of the next page (None on the last)."""
-    where: list[str] = []
-    params: list[Any] = []
-    if status:
-        where.append("status = ANY(%s)")
-        params.append(list(status))
-    if priority:
-        where.append("priority = ANY(%s)")
-        params.append(list(priority))
-    if tag:
-        where.append("tags @> %s")
-        params.append(list(tag))
-    if assignee:
-        where.append("lower(assignee) = lower(%s)")
-        params.append(assignee)
-    if due_before is not None:
-        where.append("due_date < %s")
-        params.append(due_before)
-    if due_after is not None:
-        where.append("due_date >= %s")
-        params.append(due_after)
+    where = (
+        Where()
+        .given(list(status), "status = ANY(%s)")
+        .given(list(priority), "priority = ANY(%s)")
+        .given(list(tag), "tags @> %s")
+        .given(assignee or None, "lower(assignee) = lower(%s)")
+        .given(due_before, "due_date < %s")
+        .given(due_after, "due_date >= %s")
+    )
     if q:
-        where.append("(title ILIKE %s OR description ILIKE %s)")
-        params.extend([_like(q), _like(q)])
+        where.add("(title ILIKE %s OR description ILIKE %s)", _like(q), _like(q))
     if cursor:
         clause, cursor_params = _after_keyset(sort, decode_cursor(cursor, sort))
-        where.append(clause)
-        params.extend(cursor_params)
+        where.add(clause, *cursor_params)
     spec = _SORTS[sort]
     keys_sql = ", ".join(f"({expr})::text AS _k{i}" for i, (expr, _, _) in enumerate(spec))
     order_sql = ", ".join(f"{expr} {direction}" for expr, direction, _ in spec)
-    where_sql = f"WHERE {' AND '.join(where)}" if where else ""
     cur = await conn.execute(
-        f"SELECT {TASK_COLUMNS}, {keys_sql} FROM tasks {where_sql} ORDER BY {order_sql} LIMIT %s",
-        (*params, limit + 1),
+        f"SELECT {TASK_COLUMNS}, {keys_sql} FROM tasks{where.sql()} ORDER BY {order_sql} LIMIT %s",
+        (*where.params, limit + 1),
     )
     rows = [dict(r) for r in await cur.fetchall()]
     next_cursor = None
@@ -282,18 +269,10 @@ async def list_due_tasks(
     *, conn: Conn, start: datetime | None, end: datetime | None, limit: int = 5000
 ) -> list[dict[str, Any]]:
     """Tasks with a due date in [start, end) (either bound optional), earliest first."""
-    where = ["due_date IS NOT NULL"]
-    params: list[Any] = []
-    if start is not None:
-        where.append("due_date >= %s")
-        params.append(start)
-    if end is not None:
-        where.append("due_date < %s")
-        params.append(end)
+    where = Where("due_date IS NOT NULL").given(start, "due_date >= %s").given(end, "due_date < %s")
     cur = await conn.execute(
-        f"SELECT {TASK_COLUMNS} FROM tasks WHERE {' AND '.join(where)} "
-        "ORDER BY due_date, id LIMIT %s",
-        (*params, limit),
+        f"SELECT {TASK_COLUMNS} FROM tasks{where.sql()} ORDER BY due_date, id LIMIT %s",
+        (*where.params, limit),
     )
     return [dict(r) for r in await cur.fetchall()]
 
