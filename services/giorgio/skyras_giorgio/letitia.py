@@ -31,9 +31,7 @@ def _reason(response: httpx.Response) -> str:
 
 class LetitiaClient:
     def __init__(self, settings: GiorgioSettings) -> None:
-        headers = {}
-        if settings.hub_api_key is not None:
-            headers["Authorization"] = f"Bearer {settings.hub_api_key.get_secret_value()}"
+        headers = settings.letitia_auth_headers
         self.base = settings.letitia_base
         self.http = httpx.AsyncClient(
             base_url=self.base, headers=headers, timeout=settings.letitia_timeout_seconds
