@@ -73,7 +73,9 @@ def test_a_task_tagged_like_an_uploaded_file_is_linked_and_file_associated_is_pu
     eventually(lambda: "req-flow-2" in (stack.logs / "letitia.log").read_text(), what="log line")
 
 
-def test_an_uploaded_file_named_in_a_task_is_linked_by_marcus(stack: Stack) -> None:
+def test_an_uploaded_file_named_in_a_task_is_matched_by_marcus_and_linked_by_letitia(
+    stack: Stack,
+) -> None:
     with stack.client() as client:
         task = client.post(
             "/agents/marcus/task", json={"title": "Master mixdown_v3.wav for the label"}
@@ -88,8 +90,16 @@ def test_an_uploaded_file_named_in_a_task_is_linked_by_marcus(stack: Stack) -> N
             lambda: [e for e in stack.events(type="task.updated") if e["data"].get("linked_file")],
             what="task.updated with linked_file",
         )
+        # Letitia owns the links: it writes this one from Marcus's match and says so.
+        associated = eventually(
+            lambda: stack.events(type="file.associated"), what="file.associated"
+        )
         files = client.get(f"/agents/marcus/tasks/{task['id']}/files").json()["items"]
     assert updated[0]["data"]["linked_file"] == uploaded["id"]
+    assert [(e["data"]["task_id"], e["data"]["file_id"]) for e in associated] == [
+        (task["id"], uploaded["id"])
+    ]
+    assert associated[0]["data"]["reason"] == "named in the task: mixdown_v3.wav"
     assert [f["id"] for f in files] == [uploaded["id"]]
 
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from skyras.backoff import Backoff
 from skyras.db import open_pool
 from skyras.edge import RejectUnstorableInput
 from skyras.errors import error_response, install_error_handlers
@@ -33,7 +34,7 @@ Worker = Callable[[FastAPI], Awaitable[None]]
 
 async def _supervise(app: FastAPI, name: str, worker: Worker) -> None:
     """Run a background worker for the app's lifetime, restarting it after a crash."""
-    delay = 0.5
+    backoff = Backoff(0.5, 10.0)
     while True:
         try:
             await worker(app)
@@ -41,9 +42,9 @@ async def _supervise(app: FastAPI, name: str, worker: Worker) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:
+            delay = backoff.next()
             log.exception("worker %s crashed; restarting in %.1fs", name, delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
 
 
 def create_app(

@@ -34,6 +34,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from skyras import metrics
+from skyras.backoff import Backoff
 from skyras.constants import DEADLETTER_STREAM
 from skyras.db import Pool
 from skyras.events import EnvelopeError, Event, decode
@@ -254,7 +255,7 @@ class EventConsumer:
         return total
 
     async def run(self) -> None:
-        backoff = 0.2
+        backoff = Backoff(0.2, 5.0)
         last_claim = 0.0
         while True:
             try:
@@ -266,19 +267,19 @@ class EventConsumer:
                 if now - self._last_lag >= LAG_REFRESH_SECONDS:
                     self._last_lag = now
                     await self.refresh_lag()
-                backoff = 0.2
+                backoff.reset()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self._groups_ready = False
+                delay = backoff.next()
                 log.warning(
                     "consumer %s: %s; retrying in %.1fs",
                     self.group,
                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                    backoff,
+                    delay,
                 )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                await asyncio.sleep(delay)
 
 
 def _peek_type(fields: Mapping[str, str]) -> str:

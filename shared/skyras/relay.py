@@ -25,6 +25,7 @@ from psycopg import AsyncConnection
 from redis.asyncio import Redis
 
 from skyras import metrics
+from skyras.backoff import Backoff
 from skyras.constants import pubsub_channel, stream_key
 from skyras.db import Pool, connect
 from skyras.events import encode
@@ -110,7 +111,7 @@ class Relay:
 
     async def run(self) -> None:
         """Publish for ever: on NOTIFY, on every sweep, and after errors with backoff."""
-        backoff = 0.2
+        backoff = Backoff(0.2, 5.0)
         while True:
             listener: AsyncConnection[Any] | None = None
             try:
@@ -119,20 +120,20 @@ class Relay:
                 await listener.execute(f"LISTEN {OUTBOX_NOTIFY_CHANNEL}")
                 while True:
                     await self.drain()
-                    backoff = 0.2
+                    backoff.reset()
                     # Wake on the next commit, or sweep after a while regardless.
                     async for _ in listener.notifies(timeout=self.sweep_seconds, stop_after=1):
                         pass
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                delay = backoff.next()
                 log.warning(
                     "relay: %s; retrying in %.1fs",
                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                    backoff,
+                    delay,
                 )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                await asyncio.sleep(delay)
             finally:
                 if listener is not None:
                     with contextlib.suppress(Exception):

@@ -24,6 +24,8 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, Field
 
+from skyras.backoff import Backoff
+
 log = logging.getLogger("skyras.webhooks")
 
 SECRET_PREFIX = "whsec_"
@@ -105,7 +107,7 @@ class WebhookSender:
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 6
-    backoff_seconds: float = 1.0  # the first wait; doubled after each failure
+    backoff_seconds: float = 1.0  # the first wait; doubled after each failure (skyras.backoff)
     backoff_max_seconds: float = 60.0
 
 
@@ -151,7 +153,7 @@ async def deliver_with_retries(
     `record(attempt, result)` is awaited after each attempt (the caller's log).
     Every attempt carries the same `webhook-id`.
     """
-    delay = policy.backoff_seconds
+    backoff = Backoff(policy.backoff_seconds, policy.backoff_max_seconds)
     attempt = 0
     result: DeliveryResult | None = None
     for attempt in range(1, policy.max_attempts + 1):
@@ -162,9 +164,10 @@ async def deliver_with_retries(
         if not result.retryable:
             break
         if attempt < policy.max_attempts:
-            wait = result.retry_after if result.retry_after is not None else delay
+            wait = backoff.next()  # the receiver's Retry-After wins over our own delay
+            if result.retry_after is not None:
+                wait = result.retry_after
             await asyncio.sleep(min(wait, policy.backoff_max_seconds))
-            delay = min(delay * 2, policy.backoff_max_seconds)
     assert result is not None
     log.error(
         "webhook delivery of %s to %s failed for good after %d attempt(s): %s",

@@ -16,18 +16,12 @@ import anyio
 import httpx
 
 from skyras.errors import ApiError
+from skyras.letitia import LetitiaHttp, LetitiaUnavailable
 
 SOURCE_TAG = "source:{file_id}"
 JOB_TAG = "ari-job:{job_id}"
 OUTPUT_TAG = "ari-output:{name}"
 DOWNLOAD_CHUNK = 1 << 20
-
-
-class LetitiaUnavailable(ApiError):
-    """Letitia did not answer or answered 5xx: worth trying again later."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(503, f"Letitia is unavailable: {message}", code="letitia_unavailable")
 
 
 class SourceMissing(ApiError):
@@ -44,31 +38,18 @@ def is_ari_output(tags: list[str]) -> bool:
     return any(t.startswith("ari-job:") for t in tags)
 
 
-class LetitiaClient:
-    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.http = httpx.AsyncClient(
-            base_url=self.base_url, timeout=httpx.Timeout(timeout, connect=5.0)
-        )
+class LetitiaClient(LetitiaHttp):
+    """Letitia's own server (`letitia_url`, its root): `/api/files...` below it."""
 
-    async def close(self) -> None:
-        await self.http.aclose()
+    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+        super().__init__(base_url, timeout=timeout, agent="ari")
 
     def content_url(self, file_id: UUID | str) -> str:
         return f"{self.base_url}/api/files/{file_id}/content"
 
-    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = await self.http.request(method, url, **kwargs)
-        except httpx.HTTPError as exc:
-            raise LetitiaUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code >= 500:
-            raise LetitiaUnavailable(f"{method} {url} answered {response.status_code}")
-        return response
-
     async def get_file(self, file_id: UUID | str) -> dict[str, Any]:
         """The record; SourceMissing when there is none (or the id is not one)."""
-        response = await self._request("GET", f"/api/files/{file_id}")
+        response = await self.request("GET", f"/api/files/{file_id}")
         if response.status_code in (404, 422):
             raise SourceMissing(file_id)
         response.raise_for_status()
@@ -77,7 +58,7 @@ class LetitiaClient:
 
     async def find_by_name(self, filename: str) -> dict[str, Any] | None:
         """The newest file of exactly this name (case-insensitive)."""
-        response = await self._request("GET", "/api/files", params={"q": filename, "limit": 100})
+        response = await self.request("GET", "/api/files", params={"q": filename, "limit": 100})
         response.raise_for_status()
         for item in response.json()["items"]:
             if item["filename"].lower() == filename.lower():
@@ -86,7 +67,7 @@ class LetitiaClient:
         return None
 
     async def find_by_tags(self, tags: list[str]) -> list[dict[str, Any]]:
-        response = await self._request(
+        response = await self.request(
             "GET", "/api/files", params=[("tag", t) for t in tags] + [("limit", "100")]
         )
         response.raise_for_status()
@@ -101,7 +82,7 @@ class LetitiaClient:
                 if response.status_code == 404:
                     raise SourceMissing(file_id, f"File {file_id} has no content in Letitia")
                 if response.status_code >= 500:
-                    raise LetitiaUnavailable(f"download answered {response.status_code}")
+                    raise self.unavailable(status=response.status_code)
                 response.raise_for_status()
                 async with await anyio.open_file(dest, "wb") as out:
                     async for chunk in response.aiter_bytes(DOWNLOAD_CHUNK):
@@ -114,7 +95,7 @@ class LetitiaClient:
                             )
                         await out.write(chunk)
         except httpx.HTTPError as exc:
-            raise LetitiaUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            raise self.unavailable(exc) from exc
         return size
 
     async def upload(
@@ -129,7 +110,7 @@ class LetitiaClient:
     ) -> dict[str, Any]:
         # httpx streams a file part in chunks; the open itself is the only blocking call.
         with path.open("rb") as body:
-            response = await self._request(
+            response = await self.request(
                 "POST",
                 "/api/files",
                 files={"file": (filename, body, content_type)},
@@ -137,12 +118,12 @@ class LetitiaClient:
             )
         if response.status_code != 201:
             raise LetitiaUnavailable(
-                f"upload answered {response.status_code}: {response.text[:200]}"
+                self.base_url, f"upload answered {response.status_code}: {response.text[:200]}"
             )
         record: dict[str, Any] = response.json()
         return record
 
     async def delete(self, file_id: UUID | str) -> None:
-        response = await self._request("DELETE", f"/api/files/{file_id}")
+        response = await self.request("DELETE", f"/api/files/{file_id}")
         if response.status_code not in (204, 404):
             response.raise_for_status()

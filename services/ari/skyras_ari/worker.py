@@ -29,6 +29,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 
+from skyras.backoff import Backoff
 from skyras.consumer import default_consumer_name
 from skyras.db import Pool
 from skyras.errors import ApiError
@@ -38,6 +39,9 @@ from skyras_ari.audio.mastering import OUTPUT_FORMATS, Master, master, waveform_
 from skyras_ari.config import AriSettings
 from skyras_ari.jobs import add_audio_event, target_from_row
 from skyras_ari.letitia import JOB_TAG, OUTPUT_TAG, SOURCE_TAG, LetitiaClient, LetitiaUnavailable
+
+# A job that failed for a passing reason waits 2, 4, 8... up to 60 s before its next run.
+RELEASE_BACKOFF = Backoff(2.0, 60.0)
 
 log = logging.getLogger("skyras_ari.worker")
 
@@ -358,7 +362,7 @@ class JobRunner:
     async def _release(self, job: dict[str, Any], worker: str, exc: Exception) -> None:
         """A passing failure (Letitia down, an unexpected error): run it again later."""
         log.warning("job %s attempt %s did not finish: %s", job["id"], job["attempts"], exc)
-        delay = min(60.0, 2.0 ** job["attempts"])
+        delay = RELEASE_BACKOFF.delay(job["attempts"])
         async with self.pool.connection() as conn:
             await store.release_job(conn=conn, job_id=job["id"], worker=worker, delay_seconds=delay)
 

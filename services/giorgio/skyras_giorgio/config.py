@@ -11,20 +11,16 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
+from skyras.letitia import LetitiaAccessSettings
 from skyras.settings import ServiceSettings
 from skyras_giorgio.typography import DEFAULT_FONT_DIRS
 
 
-class GiorgioSettings(ServiceSettings):
+class GiorgioSettings(ServiceSettings, LetitiaAccessSettings):
     service_name: str = "giorgio"
     port: int = Field(default=8005, ge=1, le=65535)
 
-    # Where generations are stored: Letitia's API, `<base>/files` being its files route.
-    hub_url: str = "http://127.0.0.1:8000"
-    letitia_url: str | None = None
-    # A hub API key with the write scope (the hub's `required` auth mode needs one).
-    hub_api_key: SecretStr | None = None
-    letitia_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Where generations are stored: Letitia (`skyras.letitia`: hub_url, letitia_url...).
 
     # OpenAI-compatible endpoint: chat completions for copy, image generation for art.
     model_base_url: str | None = None
@@ -44,12 +40,6 @@ class GiorgioSettings(ServiceSettings):
     job_max_attempts: int = Field(default=3, ge=1)
 
     font_dirs: list[Path] = Field(default_factory=lambda: list(DEFAULT_FONT_DIRS))
-
-    @property
-    def letitia_base(self) -> str:
-        if self.letitia_url:  # Letitia's own server (as SKYRAS_HUB_URL names the hub's)
-            return f"{self.letitia_url.rstrip('/')}/api"
-        return f"{self.hub_url.rstrip('/')}/api/v2/agents/letitia"
 
     @property
     def model_configured(self) -> bool:

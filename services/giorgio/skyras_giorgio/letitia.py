@@ -11,6 +11,7 @@ from uuid import UUID
 
 import httpx
 
+from skyras.letitia import LetitiaHttp
 from skyras_giorgio.config import GiorgioSettings
 
 
@@ -29,18 +30,15 @@ def _reason(response: httpx.Response) -> str:
         return response.text[:200] or response.reason_phrase
 
 
-class LetitiaClient:
+class LetitiaClient(LetitiaHttp):
     def __init__(self, settings: GiorgioSettings) -> None:
-        headers = {}
-        if settings.hub_api_key is not None:
-            headers["Authorization"] = f"Bearer {settings.hub_api_key.get_secret_value()}"
-        self.base = settings.letitia_base
-        self.http = httpx.AsyncClient(
-            base_url=self.base, headers=headers, timeout=settings.letitia_timeout_seconds
+        super().__init__(
+            settings.letitia_base,
+            headers=settings.letitia_auth_headers,
+            timeout=settings.letitia_timeout_seconds,
+            agent="giorgio",
         )
-
-    async def close(self) -> None:
-        await self.http.aclose()
+        self.base = self.base_url
 
     async def upload(
         self,

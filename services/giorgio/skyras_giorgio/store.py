@@ -11,6 +11,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from skyras.events import new_event_id
+from skyras.sqlfilter import Where
 from skyras_giorgio.models import GenerationPublic
 
 Conn = AsyncConnection[Any]
@@ -134,22 +135,18 @@ async def list_generations(
     kind: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Newest first (ids are UUIDv7); the cursor is the last id of the page."""
-    where, params = ["TRUE"], []
+    where = Where()
     for column, value in (
         ("task_id", task_id),
         ("release_id", release_id),
         ("status", status),
         ("kind", kind),
     ):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
-    if before is not None:
-        where.append("id < %s")
-        params.append(before)
+        where.equal(column, value)
+    where.given(before, "id < %s")
     cur = await conn.execute(
-        f"SELECT {COLUMNS} FROM generations WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT %s",
-        (*params, limit + 1),
+        f"SELECT {COLUMNS} FROM generations{where.sql()} ORDER BY id DESC LIMIT %s",
+        (*where.params, limit + 1),
     )
     rows = await cur.fetchall()
     next_cursor = str(rows[limit - 1]["id"]) if len(rows) > limit else None

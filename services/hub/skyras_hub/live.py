@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from skyras.backoff import Backoff
 from skyras.constants import CHANNEL_PREFIX, CHANNELS, REGISTRY_CHANGED
 from skyras.events import EnvelopeError, Event, decode, encode
 from skyras_hub import metrics
@@ -83,13 +84,13 @@ async def run_pubsub_listener(app: FastAPI) -> None:
     """Worker: PSUBSCRIBE skyras:* and dispatch; reconnects by itself when Redis goes away."""
     redis: Redis = app.state.redis
     fanout: Fanout = app.state.fanout
-    delay = 0.2
+    backoff = Backoff(0.2, 2.0)
     while True:
         pubsub = redis.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
             fanout.connected.set()
-            delay = 0.2
+            backoff.reset()
             # Changes announced while we were not listening are picked up now.
             app.state.registry.request_reload()
             async for message in pubsub.listen():
@@ -99,9 +100,9 @@ async def run_pubsub_listener(app: FastAPI) -> None:
             raise
         except Exception as exc:
             fanout.connected.clear()
+            delay = backoff.next()
             log.warning("live events: Redis subscription lost (%s); retrying in %.1fs", exc, delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
         finally:
             fanout.connected.clear()
             try:

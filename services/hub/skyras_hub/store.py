@@ -12,6 +12,7 @@ from psycopg.types.json import Jsonb
 
 from skyras.constants import SYSTEM_CHANNEL
 from skyras.events import Event
+from skyras.sqlfilter import Where
 from skyras_hub.models import AgentRegistration
 
 Conn = AsyncConnection[Any]
@@ -97,36 +98,20 @@ async def list_events(
     limit: int = 50,
 ) -> list[dict[str, Any]]:
     """Events newest first; `before` is the (created_at, seq) of the last row already seen."""
-    where: list[str] = []
-    args: list[Any] = []
-    if types:
-        where.append("type = ANY(%s)")
-        args.append(types)
+    where = Where().given(types or None, "type = ANY(%s)")
     for column, value in (
         ("source", source),
         ("subject", subject),
         ("channel", channel),
         ("correlation_id", correlation_id),
     ):
-        if value is not None:
-            where.append(f"{column} = %s")
-            args.append(value)
-    if since is not None:
-        where.append("created_at >= %s")
-        args.append(since)
-    if until is not None:
-        where.append("created_at < %s")
-        args.append(until)
+        where.equal(column, value)
+    where.given(since, "created_at >= %s").given(until, "created_at < %s")
     if before is not None:
-        where.append("(created_at, seq) < (%s, %s)")
-        args.extend(before)
+        where.add("(created_at, seq) < (%s, %s)", *before)
     sql = (
         "SELECT seq, id, type, source, subject, channel, data, correlation_id, created_at,"
-        " published_at FROM events"
+        f" published_at FROM events{where.sql()} ORDER BY created_at DESC, seq DESC LIMIT %s"
     )
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY created_at DESC, seq DESC LIMIT %s"
-    args.append(limit)
-    cur = await conn.execute(sql, args)
+    cur = await conn.execute(sql, [*where.params, limit])
     return await cur.fetchall()

@@ -11,22 +11,17 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
+from skyras.letitia import LetitiaAccessSettings
 from skyras.settings import ServiceSettings
 from skyras.webhooks import WebhookRetrySettings
 
 
-class JamalSettings(ServiceSettings, WebhookRetrySettings):
+class JamalSettings(ServiceSettings, WebhookRetrySettings, LetitiaAccessSettings):
     service_name: str = "jamal"
     port: int = Field(default=8004, ge=1, le=65535)
 
-    # The prefix under which Letitia answers `/files/{id}` and `/files/{id}/content`: the
-    # hub's (`<hub_url>/api/v2/agents/letitia`) by default, or `<letitia_url>/api` when Letitia's
-    # own server is named (e.g. `http://letitia:8002`, as `skyras up` sets it);
-    # an API key for the hub when its auth is required.
-    hub_url: str = "http://127.0.0.1:8000"
-    letitia_url: str | None = None
-    hub_api_key: SecretStr | None = None
-    letitia_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Letitia answers `/files/{id}` and `/files/{id}/content` under `letitia_base`
+    # (`skyras.letitia`: through the hub by default, or Letitia's own server).
     # Audio larger than this is refused (it is read once to measure its duration).
     max_audio_bytes: int = Field(default=2 * 1024**3, ge=1)
 
@@ -50,12 +45,6 @@ class JamalSettings(ServiceSettings, WebhookRetrySettings):
     s3_region: str = "us-east-1"
     s3_addressing_style: Literal["path", "virtual", "auto"] = "path"
     s3_public_url: str | None = None
-
-    @property
-    def letitia_base(self) -> str:
-        if self.letitia_url:  # Letitia's own server (as SKYRAS_HUB_URL names the hub's)
-            return f"{self.letitia_url.rstrip('/')}/api"
-        return f"{self.hub_url.rstrip('/')}/api/v2/agents/letitia"
 
     @property
     def webhook_url_list(self) -> list[str]:

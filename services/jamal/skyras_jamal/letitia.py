@@ -17,6 +17,7 @@ from uuid import UUID
 import httpx
 
 from skyras.errors import ApiError
+from skyras.letitia import LetitiaHttp
 from skyras_jamal.config import JamalSettings
 
 # Request headers a ranged or conditional download passes on to Letitia.
@@ -27,17 +28,10 @@ class FileMissing(LookupError):
     """Letitia has no such file (or it holds only metadata, no bytes)."""
 
 
-class LetitiaClient:
+class LetitiaClient(LetitiaHttp):
     def __init__(self, base_url: str, *, api_key: str | None = None, timeout: float = 30.0) -> None:
-        headers = {"user-agent": "skyras-jamal"}
-        if api_key:
-            headers["authorization"] = f"Bearer {api_key}"
-        self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=5.0),
-        )
+        headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        super().__init__(base_url, headers=headers, timeout=timeout, agent="jamal")
 
     @classmethod
     def from_settings(cls, settings: JamalSettings) -> "LetitiaClient":
@@ -45,26 +39,18 @@ class LetitiaClient:
         return cls(settings.letitia_base, api_key=key, timeout=settings.letitia_timeout_seconds)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
-
-    def _unavailable(self, exc: Exception | None = None, status: int | None = None) -> ApiError:
-        why = f"HTTP {status}" if status else f"{type(exc).__name__}: {exc}"
-        return ApiError(
-            503,
-            f"Letitia (the asset library) could not be reached at {self.base_url}: {why}",
-            code="letitia_unavailable",
-        )
+        await self.close()
 
     async def get_file(self, file_id: UUID) -> dict[str, Any]:
         """The file's record (`filename, file_type, file_size, content_type, has_content` ...)."""
         try:
-            response = await self._http.get(f"/files/{file_id}")
+            response = await self.http.get(f"/files/{file_id}")
         except httpx.HTTPError as exc:
-            raise self._unavailable(exc) from exc
+            raise self.unavailable(exc) from exc
         if response.status_code == 404:
             raise FileMissing(str(file_id))
         if response.status_code != 200:
-            raise self._unavailable(status=response.status_code)
+            raise self.unavailable(status=response.status_code)
         record: dict[str, Any] = response.json()
         if not record.get("has_content"):
             raise FileMissing(str(file_id))
@@ -75,18 +61,18 @@ class LetitiaClient:
         self, file_id: UUID, headers: dict[str, str] | None = None, *, method: str = "GET"
     ) -> AsyncIterator[httpx.Response]:
         """Letitia's response for the file's bytes, body not yet read (stream it)."""
-        request = self._http.build_request(
+        request = self.http.build_request(
             method, f"/files/{file_id}/content", headers=headers or {}
         )
         try:
-            response = await self._http.send(request, stream=True)
+            response = await self.http.send(request, stream=True)
         except httpx.HTTPError as exc:
-            raise self._unavailable(exc) from exc
+            raise self.unavailable(exc) from exc
         try:
             if response.status_code == 404:
                 raise FileMissing(str(file_id))
             if response.status_code >= 500:
-                raise self._unavailable(status=response.status_code)
+                raise self.unavailable(status=response.status_code)
             yield response
         finally:
             await response.aclose()

@@ -1,12 +1,19 @@
 """Letitia's event handlers (contract: `skyras.consumer`), wired by the consumer loop.
 
+Letitia owns the task ↔ file links (`task_files`); the rule is `skyras.linking`.
+
 `task.created`: link the files that belong to the new task (they share a tag
-with it, or the task's title or description names them) with `task_files`
-rows, and publish `file.associated` for each new link, all in the consumer's
-transaction, so a redelivered event changes nothing twice.
+with it, or the task's title or description names them) and publish
+`file.associated` for each new link.
+
+`task.updated` carrying `linked_file`: Marcus found that a newly uploaded
+file belongs with one of its tasks (the same rule, applied to its tasks);
+Letitia writes that link and publishes `file.associated`.
+
+All in the consumer's transaction, so a redelivered event changes nothing
+twice. A task or file gone by then links nothing (the foreign keys say so).
 """
 
-import re
 from typing import Any
 from uuid import UUID
 
@@ -14,40 +21,9 @@ from psycopg import AsyncConnection
 
 from skyras.consumer import Handler
 from skyras.events import Event
+from skyras.linking import link_reason
+from skyras.tags import lenient_tags
 from skyras_letitia import library, store
-from skyras_letitia.models import normalize_tag
-
-
-def _task_tags(raw: Any) -> list[str]:
-    tags: list[str] = []
-    for value in raw or []:
-        if isinstance(value, str):
-            try:
-                tag = normalize_tag(value)
-            except ValueError:
-                continue
-            if tag and tag not in tags:
-                tags.append(tag)
-    return tags
-
-
-def _named_in(text: str, name: str) -> bool:
-    """`name` occurs in `text` as a whole word (case-insensitive), not inside another word."""
-    if not name:
-        return False
-    return re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", text) is not None
-
-
-def _reason(row: dict[str, Any], tags: list[str], text: str) -> str | None:
-    shared = [t for t in row["tags"] if t in tags]
-    if shared:
-        return f"tagged {', '.join(shared)}"
-    if _named_in(text, row["filename"]):
-        return f"named in the task: {row['filename']}"
-    stem = row["stem"]
-    if len(stem) >= 3 and _named_in(text, stem):
-        return f"named in the task: {stem}"
-    return None
 
 
 async def handle_task_created(event: Event, conn: AsyncConnection[Any]) -> None:
@@ -57,15 +33,45 @@ async def handle_task_created(event: Event, conn: AsyncConnection[Any]) -> None:
         task_id = UUID(str(task["id"]))
     except (KeyError, ValueError):
         return  # not a task we can link to; nothing to retry
-    if not await store.task_exists(conn=conn, task_id=task_id):
-        return  # deleted before we got here
-    tags = _task_tags(task.get("tags"))
-    text = f"{task.get('title') or ''}\n{task.get('description') or ''}".lower()
+    tags = lenient_tags(task.get("tags"))
+    title, description = str(task.get("title") or ""), str(task.get("description") or "")
+    text = f"{title}\n{description}".lower()
     for row in await store.files_matching_task(conn=conn, tags=tags, text=text):
-        reason = _reason(row, tags, text)
+        reason = link_reason(
+            task_title=title,
+            task_description=description,
+            task_tags=tags,
+            filename=row["filename"],
+            file_tags=row["tags"],
+        )
         if reason is None:
             continue
+        try:
+            await library.link_to_task(conn, row, task_id, reason, event.correlationid)
+        except store.LinkTargetGone:
+            return  # the task was deleted before we got here
+
+
+async def handle_task_updated(event: Event, conn: AsyncConnection[Any]) -> None:
+    """Write the link Marcus reported for an uploaded file (other updates: nothing to do)."""
+    if "linked_file" not in event.data:
+        return
+    try:
+        task_id = UUID(str((event.data.get("task") or {})["id"]))
+        file_id = UUID(str(event.data["linked_file"]))
+    except (KeyError, ValueError):
+        return  # not a link we can write; nothing to retry
+    row = await store.get_file(conn=conn, file_id=file_id)
+    if row is None:
+        return  # deleted before we got here
+    reason = str(event.data.get("reason") or "")
+    try:
         await library.link_to_task(conn, row, task_id, reason, event.correlationid)
+    except store.LinkTargetGone:
+        return  # the task was deleted before we got here
 
 
-HANDLERS: dict[str, Handler] = {"task.created": handle_task_created}
+HANDLERS: dict[str, Handler] = {
+    "task.created": handle_task_created,
+    "task.updated": handle_task_updated,
+}

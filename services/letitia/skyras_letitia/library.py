@@ -222,9 +222,10 @@ async def link_to_task(
 
 async def _link_upload_to_task(conn: store.Conn, row: dict[str, Any], task_id: UUID) -> None:
     """The `task_id` field of an upload (an agent storing what it made for a task)."""
-    if not await store.task_exists(conn=conn, task_id=task_id):
-        raise _invalid("task_id", f"no task with id {task_id}")
-    await link_to_task(conn, row, task_id, UPLOADED_FOR_TASK)
+    try:
+        await link_to_task(conn, row, task_id, UPLOADED_FOR_TASK)
+    except store.LinkTargetGone:
+        raise _invalid("task_id", f"no task with id {task_id}") from None
 
 
 def _uploaded_name(part: Part) -> str:

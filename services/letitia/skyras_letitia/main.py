@@ -3,7 +3,7 @@
 Storage and search are opened at startup (`app.state.storage`,
 `app.state.search`) and closed at shutdown. Workers: the outbox relay
 (publishes the `file.*` events this service writes) and the consumer of
-`task.created` (`handlers.HANDLERS`, group "letitia").
+`task.created` and `task.updated` (`handlers.HANDLERS`, group "letitia").
 """
 
 from fastapi import FastAPI

@@ -13,11 +13,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from skyras import tags as skyras_tags
+
 FileType = Literal["document", "audio", "image", "video", "other"]
 FILE_TYPES: tuple[str, ...] = ("document", "audio", "image", "video", "other")
 
 MAX_TAGS = 50
-MAX_TAG_LENGTH = 50
+MAX_TAG_LENGTH = skyras_tags.MAX_TAG_LENGTH
 MAX_FILENAME_LENGTH = 255
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 10_000
@@ -51,33 +53,13 @@ def clean_filename(value: str, *, strip_directories: bool = False) -> str:
     return name
 
 
-def normalize_tag(value: str) -> str:
-    if not isinstance(value, str):
-        raise ValueError("tags must be strings")
-    tag = unicodedata.normalize("NFC", value).strip().lower()
-    if len(tag) > MAX_TAG_LENGTH:
-        raise ValueError(f"a tag must be at most {MAX_TAG_LENGTH} characters")
-    if _CONTROL.search(tag) or "," in tag or "/" in tag:
-        raise ValueError("a tag must not contain commas, slashes or control characters")
-    return tag
+def normalize_tag(value: Any) -> str:
+    return skyras_tags.normalize_tag(value)
 
 
 def normalize_tags(values: Any) -> list[str]:
-    """Trimmed, lowercased, unique (first occurrence wins), empty ones dropped, at most 50."""
-    if values is None:
-        return []
-    if isinstance(values, str):
-        values = values.split(",")
-    if not isinstance(values, (list, tuple)):
-        raise ValueError("tags must be a list of strings")
-    seen: dict[str, None] = {}
-    for value in values:
-        tag = normalize_tag(value)
-        if tag:
-            seen.setdefault(tag, None)
-    if len(seen) > MAX_TAGS:
-        raise ValueError(f"at most {MAX_TAGS} tags")
-    return list(seen)
+    """The shared tag rules (`skyras.tags`), at most MAX_TAGS per file."""
+    return skyras_tags.normalize_tags(values, max_tags=MAX_TAGS)
 
 
 def _clean_text(value: Any) -> Any:

@@ -1,13 +1,10 @@
-"""Letitia's SQL: every query on `files` and `task_files`, as keyword-only functions.
+"""Letitia's SQL: every query on `files` and `task_files` (both Letitia's), keyword-only.
 
 Callers pass the connection, so a route can make a change and write its
 event (`skyras.outbox.add_event`) in one transaction. Rows come back as dicts
 shaped like `FilePublic` (`file_json` turns one into the event payload).
 """
 
-import base64
-import binascii
-import json
 import re
 import uuid
 from datetime import datetime
@@ -15,8 +12,10 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
+from psycopg.errors import ForeignKeyViolation
 from psycopg.rows import DictRow
 
+from skyras import cursors
 from skyras.errors import ApiError
 from skyras_letitia.models import FilePublic
 
@@ -87,16 +86,14 @@ async def get_files_by_ids(*, conn: Conn, ids: list[UUID]) -> dict[UUID, dict[st
 
 
 def encode_cursor(row: dict[str, Any]) -> str:
-    raw = json.dumps({"t": row["uploaded_at"].isoformat(), "id": str(row["id"])})
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return cursors.encode({"t": row["uploaded_at"].isoformat(), "id": str(row["id"])})
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
+        data = cursors.decode(cursor)
         return datetime.fromisoformat(data["t"]), UUID(data["id"])
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise ApiError(422, "Invalid cursor: pass back the next_cursor of a previous page") from exc
 
 
@@ -473,14 +470,6 @@ async def tasks_for_file(*, conn: Conn, file_id: UUID) -> list[dict[str, Any]]:
     return [dict(r) for r in await cur.fetchall()]
 
 
-async def task_exists(*, conn: Conn, task_id: UUID) -> bool:
-    cur = await conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM tasks WHERE id = %s) AS found", (task_id,)
-    )
-    row = await cur.fetchone()
-    return bool(row and row["found"])
-
-
 def names_in_text(text: str, *, max_words: int = 12) -> list[str]:
     """Every stretch of `text` that starts and ends on a word boundary, lower-cased.
 
@@ -519,15 +508,27 @@ async def files_matching_task(*, conn: Conn, tags: list[str], text: str) -> list
     return [dict(r) for r in await cur.fetchall()]
 
 
+class LinkTargetGone(Exception):
+    """The task (or file) of a link does not exist: Marcus deleted it, or never had it."""
+
+
 async def link_task_file(*, conn: Conn, task_id: UUID, file_id: UUID, reason: str) -> bool:
-    """True when the link is new."""
-    cur = await conn.execute(
-        """INSERT INTO task_files (task_id, file_id, reason) VALUES (%s, %s, %s)
-           ON CONFLICT (task_id, file_id) DO NOTHING
-           RETURNING task_id""",
-        (task_id, file_id, reason),
-    )
-    return await cur.fetchone() is not None
+    """True when the link is new; LinkTargetGone when its task or file does not exist.
+
+    The foreign keys answer that, so Letitia never reads Marcus's `tasks`; the
+    savepoint keeps the caller's transaction usable after a refused insert.
+    """
+    try:
+        async with conn.transaction():
+            cur = await conn.execute(
+                """INSERT INTO task_files (task_id, file_id, reason) VALUES (%s, %s, %s)
+                   ON CONFLICT (task_id, file_id) DO NOTHING
+                   RETURNING task_id""",
+                (task_id, file_id, reason),
+            )
+            return await cur.fetchone() is not None
+    except ForeignKeyViolation as exc:
+        raise LinkTargetGone(f"no task {task_id} or file {file_id}") from exc
 
 
 async def find_file_by_name(*, conn: Conn, name: str) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""`task.created` links matching files (shared tags, or named in the task) exactly once."""
+"""Letitia links tasks and files: on `task.created` (shared tags, or named), and on Marcus's matches."""
 
 import uuid
 
@@ -82,5 +82,55 @@ async def test_a_task_that_no_longer_exists_links_nothing(database_url: str) -> 
             await add_file(conn, "vox.wav", ["final"])
         async with conn.transaction():
             await handle_task_created(event, conn)
+        count = await (await conn.execute("SELECT count(*) AS n FROM task_files")).fetchone()
+    assert count is not None and count["n"] == 0
+
+
+async def test_a_match_marcus_reports_for_an_upload_is_linked_once_with_its_reason(
+    database_url: str,
+) -> None:
+    task_id = str(uuid.uuid4())
+    async with await AsyncConnection.connect(database_url, row_factory=dict_row) as conn:
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO tasks (id, title) VALUES (%s, 'Master mixdown_v3.wav')", (task_id,)
+            )
+            file_id = await add_file(conn, "mixdown_v3.wav", [])
+        reported = Event(
+            type="task.updated",
+            source="/agents/marcus",
+            data={
+                "task": {"id": task_id, "title": "Master mixdown_v3.wav"},
+                "linked_file": file_id,
+                "reason": "named in the task: mixdown_v3.wav",
+            },
+        )
+        plain_update = Event(
+            type="task.updated", source="/agents/marcus", data={"task": {"id": task_id}}
+        )
+        for event in (reported, reported, plain_update):
+            async with conn.transaction():
+                await HANDLERS["task.updated"](event, conn)
+        links = await (
+            await conn.execute("SELECT task_id::text, reason FROM task_files")
+        ).fetchall()
+        published = await (
+            await conn.execute("SELECT type, data FROM events ORDER BY seq")
+        ).fetchall()
+    assert links == [{"task_id": task_id, "reason": "named in the task: mixdown_v3.wav"}]
+    assert [(e["type"], e["data"]["file_id"]) for e in published] == [("file.associated", file_id)]
+
+
+async def test_a_reported_match_for_a_deleted_task_links_nothing(database_url: str) -> None:
+    async with await AsyncConnection.connect(database_url, row_factory=dict_row) as conn:
+        async with conn.transaction():
+            file_id = await add_file(conn, "vox.wav", [])
+        gone = Event(
+            type="task.updated",
+            source="/agents/marcus",
+            data={"task": {"id": str(uuid.uuid4())}, "linked_file": file_id, "reason": "x"},
+        )
+        async with conn.transaction():
+            await HANDLERS["task.updated"](gone, conn)
         count = await (await conn.execute("SELECT count(*) AS n FROM task_files")).fetchone()
     assert count is not None and count["n"] == 0

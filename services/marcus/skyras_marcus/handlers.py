@@ -1,10 +1,12 @@
 """Marcus's event handlers (the contract is in `skyras.consumer`).
 
-`file.uploaded`: a file that shares a tag with a task, or that a task's title
-or description names (the filename, or the filename without its extension),
-is linked to that task with a `task_files` row; each newly linked task gets a
-new version and a `task.updated` event carrying `linked_file`. Handlers never
-commit: the consumer does, together with its `processed_events` row.
+`file.uploaded`: each task the new file belongs with (`skyras.linking`: a
+shared tag, or the task's title or description names the file or its stem)
+gets a new version and a `task.updated` event carrying `linked_file` and
+`reason`. Letitia, which owns the links, writes the `task_files` row from
+that event and publishes `file.associated`. Handlers never commit: the
+consumer does, together with its `processed_events` row, so a redelivered
+event is not handled twice.
 """
 
 import logging
@@ -15,8 +17,9 @@ from psycopg import AsyncConnection
 
 from skyras.consumer import Handler
 from skyras.events import Event
+from skyras.linking import link_reason
+from skyras.tags import lenient_tags
 from skyras_marcus import store
-from skyras_marcus.models import normalize_tags
 
 log = logging.getLogger("skyras_marcus.handlers")
 
@@ -29,25 +32,27 @@ async def handle_file_uploaded(event: Event, conn: AsyncConnection[Any]) -> None
     except (KeyError, ValueError):
         log.warning("file.uploaded %s carries no usable file record; ignored", event.id)
         return
-    try:
-        tags = normalize_tags(record.get("tags") or [])
-    except ValueError:
-        tags = [str(t).strip().lower() for t in record.get("tags") or [] if str(t).strip()]
-    if not await store.file_exists(conn=conn, file_id=file_id):
-        log.info("file %s from event %s no longer exists; nothing to link", file_id, event.id)
-        return
-    links = await store.link_file_to_matching_tasks(
-        conn=conn, file_id=file_id, filename=filename, tags=tags
-    )
-    for link in links:
+    tags = lenient_tags(record.get("tags"))
+    matched = 0
+    for task in await store.tasks_naming_or_tagged(conn=conn, filename=filename, tags=tags):
+        reason = link_reason(
+            task_title=task["title"],
+            task_description=task["description"] or "",
+            task_tags=task["tags"],
+            filename=filename,
+            file_tags=tags,
+        )
+        if reason is None:
+            continue
         await store.update_task(
             conn=conn,
-            task_id=link["task_id"],
+            task_id=task["id"],
             changes={},
-            event_extra={"linked_file": str(file_id), "reason": link["reason"]},
+            event_extra={"linked_file": str(file_id), "reason": reason},
         )
-    if links:
-        log.info("linked file %s (%s) to %d task(s)", file_id, filename, len(links))
+        matched += 1
+    if matched:
+        log.info("file %s (%s) belongs with %d task(s)", file_id, filename, matched)
 
 
 HANDLERS: dict[str, Handler] = {"file.uploaded": handle_file_uploaded}

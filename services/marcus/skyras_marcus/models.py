@@ -22,6 +22,8 @@ from pydantic import (
     field_validator,
 )
 
+from skyras import tags as skyras_tags
+
 Priority = Literal["low", "medium", "high", "urgent"]
 Status = Literal["pending", "in_progress", "completed", "cancelled"]
 SortKey = Literal["created_at", "-created_at", "due_date", "-due_date", "priority", "-priority"]
@@ -29,9 +31,8 @@ SortKey = Literal["created_at", "-created_at", "due_date", "-due_date", "priorit
 PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "urgent")
 STATUSES: tuple[str, ...] = ("pending", "in_progress", "completed", "cancelled")
 MAX_TAGS = 20
-MAX_TAG_LENGTH = 50
+MAX_TAG_LENGTH = skyras_tags.MAX_TAG_LENGTH
 END_OF_DAY = time(23, 59, 59, tzinfo=UTC)
-_TAG = re.compile(r"^[a-z0-9 _-]+$")
 _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -54,29 +55,8 @@ def _due_date(value: Any) -> Any:
 
 
 def normalize_tags(value: Any) -> list[str]:
-    """Trimmed, lowercased, deduplicated (first wins); raises ValueError on bad tags."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        value = value.split(",")
-    if not isinstance(value, (list, tuple)):
-        raise ValueError("tags must be a list of strings")
-    tags: list[str] = []
-    for raw in value:
-        if not isinstance(raw, str):
-            raise ValueError("each tag must be a string")
-        tag = " ".join(raw.strip().lower().split())
-        if not tag:
-            continue
-        if len(tag) > MAX_TAG_LENGTH:
-            raise ValueError(f"a tag is at most {MAX_TAG_LENGTH} characters")
-        if not _TAG.match(tag):
-            raise ValueError(f"tag {tag!r} may only contain a-z, 0-9, space, '_' and '-'")
-        if tag not in tags:
-            tags.append(tag)
-    if len(tags) > MAX_TAGS:
-        raise ValueError(f"at most {MAX_TAGS} tags")
-    return tags
+    """The shared tag rules (`skyras.tags`), at most MAX_TAGS per task."""
+    return skyras_tags.normalize_tags(value, max_tags=MAX_TAGS)
 
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

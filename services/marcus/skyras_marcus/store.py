@@ -1,4 +1,7 @@
-"""Marcus's SQL: every query on tasks, task_files and the delivery tables.
+"""Marcus's SQL: every query on tasks and the delivery tables.
+
+Links between tasks and files (`task_files`) are Letitia's (`skyras.linking`);
+Marcus only reads them, for `GET /api/tasks/{id}/files`.
 
 Who calls it: the routes, the chat and the event handlers, always with the
 connection of the caller's transaction. Functions that change a task also
@@ -6,9 +9,6 @@ write its event (`task.created|updated|deleted`) through the outbox on that
 same connection, so the change and its event commit together or not at all.
 """
 
-import base64
-import binascii
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,9 @@ import uuid6
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
-from skyras import outbox
+from skyras import cursors, outbox
+from skyras.linking import MIN_STEM_LENGTH, file_stem
+from skyras.sqlfilter import Where
 from skyras_marcus.models import TaskBase, TaskPublic
 
 Conn = AsyncConnection[DictRow]
@@ -68,8 +70,7 @@ class VersionConflict(Exception):
         self.current = current
 
 
-class InvalidCursor(ValueError):
-    pass
+InvalidCursor = cursors.InvalidCursor
 
 
 def task_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -166,14 +167,12 @@ async def delete_task(
 
 
 def encode_cursor(sort: str, keys: Sequence[str]) -> str:
-    raw = json.dumps({"s": sort, "k": list(keys)}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode({"s": sort, "k": list(keys)})
 
 
 def decode_cursor(cursor: str, sort: str) -> list[str]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        payload = cursors.decode(cursor)
         keys = payload["k"]
         if payload["s"] != sort or len(keys) != len(_SORTS[sort]):
             raise InvalidCursor("the cursor belongs to another sort order")
@@ -182,7 +181,7 @@ def decode_cursor(cursor: str, sort: str) -> list[str]:
         return list(keys)
     except InvalidCursor:
         raise
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise InvalidCursor("malformed cursor") from exc
 
 
@@ -219,40 +218,26 @@ async def list_tasks(
     cursor: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of tasks and the cursor of the next page (None on the last)."""
-    where: list[str] = []
-    params: list[Any] = []
-    if status:
-        where.append("status = ANY(%s)")
-        params.append(list(status))
-    if priority:
-        where.append("priority = ANY(%s)")
-        params.append(list(priority))
-    if tag:
-        where.append("tags @> %s")
-        params.append(list(tag))
-    if assignee:
-        where.append("lower(assignee) = lower(%s)")
-        params.append(assignee)
-    if due_before is not None:
-        where.append("due_date < %s")
-        params.append(due_before)
-    if due_after is not None:
-        where.append("due_date >= %s")
-        params.append(due_after)
+    where = (
+        Where()
+        .given(list(status), "status = ANY(%s)")
+        .given(list(priority), "priority = ANY(%s)")
+        .given(list(tag), "tags @> %s")
+        .given(assignee or None, "lower(assignee) = lower(%s)")
+        .given(due_before, "due_date < %s")
+        .given(due_after, "due_date >= %s")
+    )
     if q:
-        where.append("(title ILIKE %s OR description ILIKE %s)")
-        params.extend([_like(q), _like(q)])
+        where.add("(title ILIKE %s OR description ILIKE %s)", _like(q), _like(q))
     if cursor:
         clause, cursor_params = _after_keyset(sort, decode_cursor(cursor, sort))
-        where.append(clause)
-        params.extend(cursor_params)
+        where.add(clause, *cursor_params)
     spec = _SORTS[sort]
     keys_sql = ", ".join(f"({expr})::text AS _k{i}" for i, (expr, _, _) in enumerate(spec))
     order_sql = ", ".join(f"{expr} {direction}" for expr, direction, _ in spec)
-    where_sql = f"WHERE {' AND '.join(where)}" if where else ""
     cur = await conn.execute(
-        f"SELECT {TASK_COLUMNS}, {keys_sql} FROM tasks {where_sql} ORDER BY {order_sql} LIMIT %s",
-        (*params, limit + 1),
+        f"SELECT {TASK_COLUMNS}, {keys_sql} FROM tasks{where.sql()} ORDER BY {order_sql} LIMIT %s",
+        (*where.params, limit + 1),
     )
     rows = [dict(r) for r in await cur.fetchall()]
     next_cursor = None
@@ -284,18 +269,10 @@ async def list_due_tasks(
     *, conn: Conn, start: datetime | None, end: datetime | None, limit: int = 5000
 ) -> list[dict[str, Any]]:
     """Tasks with a due date in [start, end) (either bound optional), earliest first."""
-    where = ["due_date IS NOT NULL"]
-    params: list[Any] = []
-    if start is not None:
-        where.append("due_date >= %s")
-        params.append(start)
-    if end is not None:
-        where.append("due_date < %s")
-        params.append(end)
+    where = Where("due_date IS NOT NULL").given(start, "due_date >= %s").given(end, "due_date < %s")
     cur = await conn.execute(
-        f"SELECT {TASK_COLUMNS} FROM tasks WHERE {' AND '.join(where)} "
-        "ORDER BY due_date, id LIMIT %s",
-        (*params, limit),
+        f"SELECT {TASK_COLUMNS} FROM tasks{where.sql()} ORDER BY due_date, id LIMIT %s",
+        (*where.params, limit),
     )
     return [dict(r) for r in await cur.fetchall()]
 
@@ -319,54 +296,26 @@ def _word_pattern(text: str) -> str:
     return f"(^|[^[:alnum:]_]){escaped}($|[^[:alnum:]_])"
 
 
-async def link_file_to_matching_tasks(
-    *, conn: Conn, file_id: UUID, filename: str, tags: Sequence[str]
+async def tasks_naming_or_tagged(
+    *, conn: Conn, filename: str, tags: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """Link a file to the tasks that share a tag with it or name it; returns new links.
+    """Candidate tasks for a file: sharing a tag, or naming it (or its stem) in title or description.
 
-    A task names a file when its title or description contains the filename,
-    or the filename without its extension (3 characters or more), as whole
-    words, case-insensitively. Existing links are left alone.
+    A superset, found with the tags index and a whole-word regex; the caller
+    decides with `skyras.linking.link_reason`.
     """
     names = [filename.strip()]
-    stem = filename.strip().rsplit(".", 1)[0] if "." in filename.strip() else ""
-    if len(stem) >= 3 and stem not in names:
+    stem = file_stem(filename)
+    if len(stem) >= MIN_STEM_LENGTH and stem not in names:
         names.append(stem)
     patterns = [_word_pattern(n) for n in names if n]
     cur = await conn.execute(
-        f"""SELECT {TASK_COLUMNS},
-                   ARRAY(SELECT unnest(tags) INTERSECT SELECT unnest(%s::text[])) AS shared_tags,
-                   (title ~* ANY(%s::text[])) AS in_title,
-                   (description ~* ANY(%s::text[])) AS in_description
-            FROM tasks
+        f"""SELECT {TASK_COLUMNS} FROM tasks
             WHERE tags && %s::text[] OR title ~* ANY(%s::text[]) OR description ~* ANY(%s::text[])
             ORDER BY created_at, id""",
-        (list(tags), patterns, patterns, list(tags), patterns, patterns),
+        (list(tags), patterns, patterns),
     )
-    linked = []
-    for row in await cur.fetchall():
-        reasons = []
-        if row["shared_tags"]:
-            reasons.append("tag: " + ", ".join(sorted(row["shared_tags"])))
-        if row["in_title"]:
-            reasons.append("named in title")
-        elif row["in_description"]:
-            reasons.append("named in description")
-        reason = "; ".join(reasons)
-        inserted = await conn.execute(
-            """INSERT INTO task_files (task_id, file_id, reason)
-               SELECT %s, %s, %s WHERE EXISTS (SELECT 1 FROM files WHERE id = %s)
-               ON CONFLICT DO NOTHING RETURNING task_id""",
-            (row["id"], file_id, reason, file_id),
-        )
-        if await inserted.fetchone() is not None:
-            linked.append({"task_id": row["id"], "reason": reason})
-    return linked
-
-
-async def file_exists(*, conn: Conn, file_id: UUID) -> bool:
-    cur = await conn.execute("SELECT 1 FROM files WHERE id = %s", (file_id,))
-    return await cur.fetchone() is not None
+    return [dict(r) for r in await cur.fetchall()]
 
 
 # Delivery of task events to outside sinks (webhook URLs, Plane): see workers.py.

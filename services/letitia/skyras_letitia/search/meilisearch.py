@@ -23,6 +23,7 @@ from uuid import UUID
 
 import httpx
 
+from skyras.backoff import Backoff
 from skyras.db import Pool
 from skyras_letitia import store
 from skyras_letitia.config import LetitiaSettings
@@ -127,7 +128,7 @@ class MeilisearchSearch:
 
     async def wait_for_task(self, task_uid: int, timeout: float = 10.0) -> dict[str, Any]:
         """Poll a task until it succeeds (or raise if it fails or takes too long)."""
-        delay = 0.02
+        backoff = Backoff(0.02, 0.5)
         async with asyncio.timeout(timeout):
             while True:
                 task = await self._request("GET", f"/tasks/{task_uid}")
@@ -135,8 +136,7 @@ class MeilisearchSearch:
                     return dict(task)
                 if task["status"] in {"failed", "canceled"}:
                     raise MeilisearchError(f"task {task_uid} {task['status']}: {task.get('error')}")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.5)
+                await asyncio.sleep(backoff.next())
 
     async def add_documents(self, files: list[dict[str, Any]]) -> int:
         task = await self._request(

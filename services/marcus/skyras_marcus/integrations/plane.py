@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from skyras.backoff import Backoff
 from skyras_marcus.config import MarcusSettings
 
 log = logging.getLogger("skyras_marcus.plane")
@@ -108,7 +109,7 @@ class PlaneClient:
         return None
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        backoff = 1.0
+        backoff = Backoff(1.0, self.max_wait)
         for attempt in range(self.max_retries + 1):
             delay = self._not_before - time.monotonic()
             if delay > 0:
@@ -125,7 +126,8 @@ class PlaneClient:
                     self._not_before = time.monotonic() + min(hold, self.max_wait)
                 return response
             told = self._wait_from_headers(response)
-            wait = min(backoff if told is None else told, self.max_wait)
+            computed = backoff.next()  # grows on every 429, as before; the server's wait wins
+            wait = min(computed if told is None else told, self.max_wait)
             log.warning(
                 "Plane rate limit hit on %s %s (attempt %d); waiting %.1fs",
                 method,
@@ -134,7 +136,6 @@ class PlaneClient:
                 wait,
             )
             self._not_before = time.monotonic() + wait
-            backoff = min(backoff * 2, self.max_wait)
         raise PlaneError("Plane kept answering 429 (rate limited)", status_code=429)
 
     @staticmethod

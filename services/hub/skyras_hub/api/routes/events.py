@@ -1,14 +1,11 @@
 """Events: the audit trail (`GET /api/v2/events`) and the live stream (server-sent events)."""
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from skyras import deadletter, outbox
+from skyras import cursors, deadletter, outbox
 from skyras.constants import CHANNELS
 from skyras.errors import ApiError
 from skyras_hub import store
@@ -20,19 +17,17 @@ router = APIRouter(prefix="/api/v2/events", tags=["events"])
 
 
 def encode_cursor(created_at: datetime, seq: int) -> str:
-    raw = json.dumps([created_at.isoformat(), seq]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode([created_at.isoformat(), seq])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, seq = json.loads(raw)
+        created_at, seq = cursors.decode(cursor)
         parsed = datetime.fromisoformat(created_at)
         if parsed.tzinfo is None or not isinstance(seq, int):
             raise ValueError("bad cursor")
         return parsed, seq
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+    except (ValueError, TypeError):  # cursors.InvalidCursor is a ValueError
         raise ApiError(
             400,
             "Invalid cursor: pass next_cursor from a previous page unchanged",
