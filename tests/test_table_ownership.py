@@ -28,7 +28,7 @@ SERVICES = sorted(
 CORE_OWNERS: dict[str, str | None] = {
     "tasks": "marcus",
     "files": "letitia",
-    "task_files": None,
+    "task_files": "letitia",  # DESIGN §4: Letitia writes the link and says file.associated
     "agents": "hub",
     "events": LIBRARY,
     "processed_events": LIBRARY,
@@ -39,10 +39,9 @@ CORE_OWNERS: dict[str, str | None] = {
 # get one owner, the other agent learns through events or HTTP). Shrink this
 # list as they are fixed; never grow it. (service, table it must not name)
 ALLOWED_FOR_NOW: set[tuple[str, str]] = {
-    ("letitia", "tasks"),  # matches a new task's text against files
-    ("letitia", "task_files"),  # writes the links it matched
-    ("marcus", "files"),  # lists a task's files
-    ("marcus", "task_files"),  # writes links from the task API
+    ("letitia", "tasks"),  # reads: lists a file's tasks (GET /api/files/{id}/tasks)
+    ("marcus", "files"),  # reads: lists a task's files (GET /api/tasks/{id}/files)
+    ("marcus", "task_files"),  # the same read
 }
 
 CREATE_TABLE = re.compile(r"\bCREATE TABLE (?:IF NOT EXISTS )?([a-z_][a-z0-9_]*)", re.IGNORECASE)
