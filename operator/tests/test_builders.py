@@ -522,7 +522,7 @@ def test_registration_body_follows_the_registry_contract(agent_body: Any) -> Non
         "file.deleted",
         "file.associated",
     ]
-    assert registration["subscribes"] == ["task.created"]
+    assert registration["subscribes"] == ["task.created", "task.updated"]
     assert registration["chat"]["description"] == "The asset library: uploads, tags and search"
     assert set(registration) == {
         "endpoint",

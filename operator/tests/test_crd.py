@@ -232,7 +232,8 @@ LETITIA_ROUTES = [
             8002,
             LETITIA_ROUTES,
             ["file.uploaded", "file.tagged", "file.deleted", "file.associated"],
-            ["task.created"],
+            # task.updated: Marcus reports the tasks an uploaded file matches (Letitia links).
+            ["task.created", "task.updated"],
         ),
     ],
 )
