@@ -8,13 +8,10 @@ import hashlib
 import io
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from PIL import Image
 
-from skyras.manifests import load_manifest
-from skyras.testing import ServiceProcess, create_api_key_sync
-from tests.conftest import ROOT
+from skyras.testing import ServiceProcess
 from tests.utils import Stack, eventually
 
 
@@ -29,16 +26,7 @@ def giorgio(stack: Stack) -> Iterator[ServiceProcess]:
         "SKYRAS_JOB_POLL_SECONDS": "0.1",
     }
     with ServiceProcess("skyras_giorgio.main:app", env, log=stack.logs / "giorgio.log") as proc:
-        token = create_api_key_sync(stack.database_url, "registry", name="giorgio-flows")
-        body = load_manifest(ROOT / "manifests" / "agents" / "giorgio.yaml").registration_body(
-            proc.url
-        )
-        response = httpx.put(
-            f"{stack.hub.url}/api/v2/registry/agents/giorgio",
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert response.status_code in (200, 201), response.text
+        stack.register("giorgio", proc)
         yield proc
 
 

@@ -16,11 +16,9 @@ import feedparser
 import httpx
 import pytest
 
-from skyras.manifests import load_manifest
 from skyras.testing import ServiceProcess, create_api_key_sync
-from tests.conftest import ROOT
 from tests.media import make_image, make_mp3, probe_duration
-from tests.utils import eventually
+from tests.utils import eventually, register_agent
 
 SHOW = {
     "slug": "studio-singles", "title": "Studio Singles", "language": "en",
@@ -63,16 +61,8 @@ def running_stack(
     try:
         letitia.start()
         jamal.start()
-        token = create_api_key_sync(database_url, "registry", name="e2e")
         for name, proc in (("letitia", letitia), ("jamal", jamal)):
-            body = load_manifest(ROOT / "manifests" / "agents" / f"{name}.yaml").registration_body(
-                proc.url
-            )
-            response = httpx.put(
-                f"{hub.url}/api/v2/registry/agents/{name}", json=body,
-                headers={"Authorization": f"Bearer {token}"},
-            )  # fmt: skip
-            assert response.status_code in (200, 201), response.text
+            register_agent(hub.url, database_url, name, proc.url)
         yield f"{hub.url}/api/v2"
     finally:
         for proc in (jamal, letitia, hub):

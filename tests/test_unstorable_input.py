@@ -13,9 +13,8 @@ import httpx
 import psycopg
 import pytest
 
-from skyras.manifests import load_manifest
-from skyras.testing import ServiceProcess, create_api_key_sync
-from tests.conftest import ROOT
+from skyras.testing import ServiceProcess
+from tests.utils import register_agent
 
 # A JSON endpoint that writes, per service: (path, body with a NUL in a text field).
 WRITES = {
@@ -36,18 +35,9 @@ def services(service_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, 
         name: ServiceProcess(f"skyras_{name}.main:app", env, log=tmp_path / f"{name}.log").start()
         for name in WRITES
     }
-    token = create_api_key_sync(service_env["SKYRAS_DATABASE_URL"], "registry", name="t")
     for name, proc in procs.items():
-        if name == "hub":
-            continue
-        body = load_manifest(ROOT / "manifests" / "agents" / f"{name}.yaml").registration_body(
-            proc.url
-        )
-        registered = httpx.put(
-            f"{procs['hub'].url}/api/v2/registry/agents/{name}", json=body,
-            headers={"Authorization": f"Bearer {token}"},
-        )  # fmt: skip
-        assert registered.status_code in (200, 201), registered.text
+        if name != "hub":
+            register_agent(procs["hub"].url, service_env["SKYRAS_DATABASE_URL"], name, proc.url)
     try:
         yield {name: proc.url for name, proc in procs.items()}
     finally:

@@ -10,8 +10,16 @@ import httpx
 import psycopg
 
 from skyras.manifests import load_manifest
+from skyras.register import register_manifests
 from skyras.testing import ServiceProcess, create_api_key_sync
 from tests.conftest import ROOT
+
+
+def register_agent(hub_url: str, database_url: str, name: str, agent_url: str) -> None:
+    """Register the agent at `agent_url` with the hub from its manifest, as `skyras up` does."""
+    token = create_api_key_sync(database_url, "registry", name=f"test-{name}")
+    manifest = load_manifest(ROOT / "manifests" / "agents" / f"{name}.yaml")
+    register_manifests(hub_url, token, [manifest], endpoint=lambda _: agent_url, report=print)
 
 
 def eventually(check: Callable[[], Any], timeout: float = 15, what: str = "condition") -> Any:
@@ -62,15 +70,7 @@ class Stack:
 
     def register(self, name: str, proc: ServiceProcess) -> None:
         """Register an agent process with the hub from its manifest."""
-        token = create_api_key_sync(self.database_url, "registry", name=f"flows-{name}")
-        body = load_manifest(ROOT / "manifests" / "agents" / f"{name}.yaml").registration_body(
-            proc.url
-        )
-        response = httpx.put(
-            f"{self.hub.url}/api/v2/registry/agents/{name}", json=body,
-            headers={"Authorization": f"Bearer {token}"},
-        )  # fmt: skip
-        assert response.status_code in (200, 201), response.text
+        register_agent(self.hub.url, self.database_url, name, proc.url)
 
     def __exit__(self, *_: Any) -> None:
         for proc in (self.letitia, self.marcus, self.hub):

@@ -18,12 +18,10 @@ import kopf
 from kubernetes.utils import quantity
 
 from skyras_contract.images import image_version
+from skyras_contract.routes import PUBLIC_METHODS
 from skyras_operator import constants, scaling
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-# A public route is served by the hub without an API key, so it may only be read
-# (the same rule as the CRD's and the hub's, skyras.constants.PUBLIC_METHODS).
-PUBLIC_METHODS = frozenset({"GET", "HEAD"})
 _PATH = re.compile(r"^/[^\s?#]*$")
 _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.([a-z][a-z0-9_]*|\*))+$")
 _ENV_NAME = re.compile(constants.ENV_NAME_PATTERN)

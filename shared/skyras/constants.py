@@ -26,17 +26,11 @@ REGISTRY_CHANGED: Final = "registry.changed"
 
 API_KEY_SCOPES: Final = ("read", "write", "admin", "registry")
 
-# A route an agent marks `public: true` is served without an API key; only reads may be
-# (a podcast app fetching a feed, a calendar client subscribing). The CRD and the
-# operator spell the same rule (they do not import this library).
-PUBLIC_METHODS: Final = ("GET", "HEAD")
-
 __all__ = [
     "API_KEY_SCOPES",
     "CHANNELS",
     "CHANNEL_PREFIX",
     "DEADLETTER_STREAM",
-    "PUBLIC_METHODS",
     "RATE_LIMIT_PREFIX",
     "REGISTRY_CHANGED",
     "STREAM_PREFIX",

@@ -15,6 +15,7 @@ from urllib.parse import unquote_to_bytes
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from skyras.errors import error_response
+from skyras.http import header_value
 
 # A JSON `\u0000` escape: an odd number of backslashes before `u0000` (an even
 # number is an escaped backslash followed by the text "u0000").
@@ -28,13 +29,6 @@ def _nul_message(where: str) -> str:
         f"Invalid request: {where} contains the NUL character (U+0000), which cannot be stored; "
         "remove it and send again"
     )
-
-
-def _header(scope: Scope, name: bytes) -> bytes:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return bytes(value).lower()
-    return b""
 
 
 def _body_has_nul(content_type: bytes, body: bytes) -> bool:
@@ -78,11 +72,11 @@ class RejectUnstorableInput:
         if b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
             await self._reject("the query string", scope, receive, send)
             return
-        content_type = _header(scope, b"content-type")
+        content_type = (header_value(scope, b"content-type") or b"").lower()
         checked = content_type.startswith(
             (b"application/json", b"application/x-www-form-urlencoded")
         ) or content_type.endswith(b"+json")
-        length = _header(scope, b"content-length")
+        length = header_value(scope, b"content-length") or b""
         if not checked or (length.isdigit() and int(length) > MAX_CHECKED_BODY):
             await self.app(scope, receive, send)
             return

@@ -23,12 +23,18 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 _QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header_value(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of header `name` (lower-case, as ASGI gives names), or None."""
     for key, value in scope.get("headers", ()):
         if key == name:
-            text = value.decode("latin-1")
-            return text if _SAFE_ID.match(text) else None
+            return bytes(value)
     return None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    value = header_value(scope, name)
+    text = value.decode("latin-1") if value is not None else ""
+    return text if _SAFE_ID.match(text) else None
 
 
 class RequestContextMiddleware:

@@ -11,8 +11,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from skyras.constants import PUBLIC_METHODS
 from skyras_contract.images import image_version
+from skyras_contract.routes import public_route_problem
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -32,12 +32,9 @@ class Route(BaseModel):
 
     @model_validator(mode="after")
     def _public_reads_only(self) -> "Route":
-        writes = [m for m in self.methods if m not in PUBLIC_METHODS]
-        if self.public and writes:
-            raise ValueError(
-                f"route {self.path} is public (no API key), so it may only be read: "
-                f"methods {', '.join(PUBLIC_METHODS)}, not {', '.join(writes)}"
-            )
+        problem = public_route_problem(self.path, self.methods) if self.public else None
+        if problem:
+            raise ValueError(problem)
         return self
 
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from skyras.constants import PUBLIC_METHODS
+from skyras_contract.routes import public_route_problem
 from skyras_hub import templates
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -83,12 +83,9 @@ class RouteSpec(BaseModel):
 
     @model_validator(mode="after")
     def _public_reads_only(self) -> "RouteSpec":
-        writes = [m for m in self.methods if m not in PUBLIC_METHODS]
-        if self.public and writes:
-            raise ValueError(
-                f"route {self.path} is public (no API key), so it may only be read: "
-                f"methods {', '.join(PUBLIC_METHODS)}, not {', '.join(writes)}"
-            )
+        problem = public_route_problem(self.path, self.methods) if self.public else None
+        if problem:
+            raise ValueError(problem)
         return self
 
 

@@ -33,8 +33,8 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
-from skyras.constants import PUBLIC_METHODS
 from skyras.errors import ApiError
+from skyras_contract.routes import PUBLIC_METHODS
 from skyras_hub import metrics
 from skyras_hub.config import HubSettings
 from skyras_hub.registry import RegisteredAgent, Resolution, resolve
